@@ -1,0 +1,137 @@
+"""V2G Console: the web app, and the one command that runs the whole console.
+
+`python app.py` creates and seeds the database if it is empty, starts the OCPP gateway (with the
+dispatch scheduler) and, in demo mode, the charger simulator as child processes, then serves the
+console at http://127.0.0.1:8050 until interrupted; it stops the children when it exits.
+`--no-gateway` and `--no-simulator` leave those out; `--reset-demo` reseeds the demo site and exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import dash
+from dash import Dash
+
+from components.shell import shell
+from core.config import PROJECT_ROOT, get_settings
+
+ASSETS = PROJECT_ROOT / "assets"
+# Served by the app itself: control rooms are often air-gapped, so nothing comes from a CDN.
+STYLESHEETS = ["/assets/vendor/bootstrap-5.3.6.min.css"]
+
+
+def nav_pages() -> list[dict]:
+    """Registered pages that belong in the navbar (the wall display opts out with nav=False)."""
+    return [p for p in dash.page_registry.values() if p.get("nav", True)]
+
+
+def serve_layout():
+    """The shell around the current page, built on every page load so it shows fresh data."""
+    from components.format import local_clock
+    from core import telemetry
+
+    try:
+        site = telemetry.site_info()
+        site_name, local_time = site.name, local_clock(site.local_time)
+    except telemetry.NoSiteError:
+        site_name, local_time = "no site yet", ""
+    return shell(nav_pages(), site_name, local_time, dash.page_container)
+
+
+def create_app() -> Dash:
+    """The Dash app with every page under `pages/` registered."""
+    app = Dash(
+        __name__,
+        use_pages=True,
+        pages_folder=str(PROJECT_ROOT / "pages"),
+        assets_folder=str(ASSETS),
+        assets_ignore=r"^bootstrap-.*\.css$",  # linked explicitly (STYLESHEETS) so it loads before our own CSS
+        external_stylesheets=STYLESHEETS,
+        serve_locally=True,
+        suppress_callback_exceptions=True,
+        title="V2G Console",
+        update_title=None,
+    )
+    app.layout = serve_layout
+    return app
+
+
+app = create_app()
+server = app.server
+
+
+def _start_children(args, settings) -> list[subprocess.Popen]:
+    env = dict(os.environ)
+    # Children share the web process's clock (see core/clock.py).
+    env.setdefault("V2G_CLOCK_ANCHOR_EPOCH", str(time.time()))
+    os.environ["V2G_CLOCK_ANCHOR_EPOCH"] = env["V2G_CLOCK_ANCHOR_EPOCH"]
+    children = []
+    if not args.no_gateway:
+        children.append(subprocess.Popen([sys.executable, "-m", "core.gateway"], cwd=PROJECT_ROOT, env=env))
+    if settings.demo and not args.no_simulator:
+        children.append(subprocess.Popen([sys.executable, "-m", "core.simulator"], cwd=PROJECT_ROOT, env=env))
+    return children
+
+
+def _stop_children(children: list[subprocess.Popen]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def prepare_database(*, reset_demo: bool = False) -> None:
+    """Create the tables, and seed the demo site when the database has none (or anew on reset)."""
+    from core.db import init_db
+    from core.demo import seed_demo
+
+    settings = get_settings()
+    init_db()
+    if (settings.demo or reset_demo) and seed_demo(demo_dir=settings.demo_dir, reset=reset_demo):
+        print(f"Seeded the demo site from {settings.demo_dir}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--no-gateway", action="store_true", help="do not start the OCPP gateway and scheduler")
+    parser.add_argument("--no-simulator", action="store_true", help="do not start the simulated chargers")
+    parser.add_argument("--reset-demo", action="store_true", help="reseed the demo site, then exit")
+    args = parser.parse_args(argv)
+    settings = get_settings()
+
+    from core.demo import DemoDataError
+
+    try:
+        prepare_database(reset_demo=args.reset_demo)
+    except DemoDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.reset_demo:
+        return 0
+
+    children = _start_children(args, settings)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        from waitress import serve
+
+        print(f"V2G Console at http://{settings.web_host}:{settings.web_port}", flush=True)
+        serve(server, host=settings.web_host, port=settings.web_port, threads=8)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop_children(children)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Test setup shared by every test.
+
+Each test session gets its own SQLite file, seeded with the demo site, selected through
+DATABASE_URL before anything reads the settings. Browser tests use dash[testing] on Debian's
+chromium + chromium-driver: headless (pyproject addopts), offline, with performance logging on so
+a test can see every request the page made.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_SESSION_DIR = Path(tempfile.mkdtemp(prefix="v2g-tests-"))
+os.environ["DATABASE_URL"] = f"sqlite:///{_SESSION_DIR / 'v2g-test.db'}"
+os.environ.setdefault("V2G_DEMO", "1")
+
+ARTIFACTS = Path(os.environ.get("DASH_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
+
+
+def pytest_setup_options():
+    """dash.testing hook: the base Chrome options of every browser test."""
+    from selenium.webdriver.chrome.options import Options
+
+    class OptionsWithNetworkLog(Options):
+        # dash.testing sets goog:loggingPrefs to browser-only after this hook; keep the
+        # performance (network) log on as well so tests can list every request.
+        def set_capability(self, name, value):
+            if name == "goog:loggingPrefs":
+                value = {**value, "performance": "ALL"}
+            super().set_capability(name, value)
+
+    options = OptionsWithNetworkLog()
+    options.add_argument("--window-size=1280,900")
+    options.add_argument("--disable-component-update")
+    options.add_argument("--disable-background-networking")
+    # Never hand a non-local host name to DNS; a request to one still shows in the performance log.
+    options.add_argument("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1")
+    return options
+
+
+def _patch_dash_snapshots() -> None:
+    """dash.testing writes failure screenshots to /tmp/dash_artifacts; keep them with ours."""
+    try:
+        from dash.testing.browser import Browser
+    except ImportError:
+        return
+
+    def take_snapshot(self, name):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.driver.save_screenshot(str(ARTIFACTS / f"{name}_{self.session_id}.png"))
+
+    Browser.take_snapshot = take_snapshot
+
+
+_patch_dash_snapshots()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def demo_database():
+    """The session's database, created and seeded once with the demo site."""
+    from core.config import get_settings
+    from core.db import init_db
+    from core.demo import seed_demo
+
+    get_settings.cache_clear()
+    engine = init_db()
+    seed_demo(demo_dir=get_settings().demo_dir, engine=engine)
+    return engine
+
+
+@pytest.fixture
+def artifacts_dir(tmp_path_factory) -> Path:
+    """Where a test saves screenshots: the pytest tmp dir, mirrored into ./artifacts for CI."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
