@@ -18,6 +18,7 @@ import time
 import dash
 from dash import Dash
 
+from components import ids
 from components.shell import shell
 from core.config import PROJECT_ROOT, get_settings
 
@@ -64,6 +65,19 @@ def create_app() -> Dash:
 
 app = create_app()
 server = app.server
+
+# The wall display shows without the navbar.
+dash.clientside_callback(
+    """
+    function(pathname) {
+        const bare = (pathname || "").startsWith("/wall");
+        return [bare ? {"display": "none"} : {}, bare ? "p-0" : ""];
+    }
+    """,
+    dash.Output(ids.SHELL_NAVBAR, "style"),
+    dash.Output(ids.SHELL_CONTAINER, "className"),
+    dash.Input(ids.SHELL_URL, "pathname"),
+)
 
 
 def _start_children(args, settings) -> list[subprocess.Popen]:

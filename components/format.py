@@ -25,3 +25,8 @@ def price(value: float | None, currency: str = "EUR") -> str:
 def local_clock(at: datetime) -> str:
     """Local time with the zone's abbreviation, e.g. "14:05 CET"."""
     return at.strftime("%H:%M %Z")
+
+
+def money(value: float | None, currency: str = "EUR") -> str:
+    symbol = {"EUR": "€", "USD": "$", "GBP": "£"}.get(currency, currency + " ")
+    return "—" if value is None else f"{'-' if value < 0 else ''}{symbol}{abs(value):,.2f}"

@@ -5,6 +5,8 @@ SHELL_URL = "shell-url"
 SHELL_SITE_NAME = "shell-site-name"
 SHELL_LOCAL_TIME = "shell-local-time"
 SHELL_CLOCK_TICK = "shell-clock-tick"
+SHELL_NAVBAR = "shell-navbar"
+SHELL_CONTAINER = "shell-container"
 NAV_LINK_PREFIX = "nav-"
 
 # Overview
@@ -16,3 +18,48 @@ OVERVIEW_FLEET_TABLE = "overview-fleet-table"
 def nav_link_id(page_name: str) -> str:
     """The id of a page's navbar link, e.g. "nav-overview"."""
     return NAV_LINK_PREFIX + page_name.lower().replace(" ", "-")
+OVERVIEW_INTERVAL = "overview-interval"
+OVERVIEW_TICK = "overview-tick"
+OVERVIEW_KPIS = "overview-kpis"
+OVERVIEW_NET_IMPORT = "overview-net-import"
+OVERVIEW_AT_RISK = "overview-at-risk"
+OVERVIEW_GRAPH = "overview-site-graph"
+
+# Vehicles
+VEHICLES_INTERVAL = "vehicles-interval"
+VEHICLES_TICK = "vehicles-tick"
+VEHICLES_TABLE = "vehicles-table"
+VEHICLES_BODY = "vehicles-body"
+VEHICLES_FILTER = "vehicles-filter"
+VEHICLES_SORT = "vehicles-sort"
+VEHICLE_DETAIL_TITLE = "vehicle-detail-title"
+VEHICLE_DETAIL_GRAPH = "vehicle-detail-graph"
+VEHICLE_DETAIL_INFO = "vehicle-detail-info"
+VEHICLE_DETAIL_SESSIONS = "vehicle-detail-sessions"
+VEHICLE_DETAIL_INTERVAL = "vehicle-detail-interval"
+VEHICLE_DETAIL_TICK = "vehicle-detail-tick"
+VEHICLE_DETAIL_ID = "vehicle-detail-id"
+
+# Chargers
+CHARGERS_INTERVAL = "chargers-interval"
+CHARGERS_TICK = "chargers-tick"
+CHARGERS_BODY = "chargers-body"
+CHARGERS_TABLE = "chargers-table"
+
+# Plan
+PLAN_INTERVAL = "plan-interval"
+PLAN_TICK = "plan-tick"
+PLAN_BODY = "plan-body"
+PLAN_HEATMAP = "plan-heatmap"
+PLAN_SHORTFALLS = "plan-shortfalls"
+PLAN_META = "plan-meta"
+
+# Wall display
+WALL_INTERVAL = "wall-interval"
+WALL_TICK = "wall-tick"
+WALL_BODY = "wall-body"
+WALL_CLOCK = "wall-clock"
+WALL_STALE = "wall-stale"
+WALL_LAST_OK = "wall-last-ok"
+WALL_NET_IMPORT = "wall-net-import"
+WALL_AT_RISK = "wall-at-risk"

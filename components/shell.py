@@ -26,6 +26,7 @@ def navbar(pages: list[dict], site_name: str, local_time: str) -> dbc.Navbar:
         color="dark",
         dark=True,
         className="mb-3",
+        id=ids.SHELL_NAVBAR,
     )
 
 
@@ -36,6 +37,6 @@ def shell(pages: list[dict], site_name: str, local_time: str, page_container) ->
             dcc.Location(id=ids.SHELL_URL),
             dcc.Interval(id=ids.SHELL_CLOCK_TICK, interval=30_000),
             navbar(pages, site_name, local_time),
-            dbc.Container(page_container, fluid=True),
+            dbc.Container(page_container, fluid=True, id=ids.SHELL_CONTAINER),
         ]
     )

@@ -78,6 +78,8 @@ class Charger(SQLModel, table=True):
     last_seen: datetime | None = _utc_field(nullable=True)
     vendor: str = ""
     model: str = ""
+    # Operator switch (core.controls.set_v2g_off): no discharge on this charger whatever the windows say.
+    v2g_off: bool | None = None
 
     @property
     def bidirectional(self) -> bool:
@@ -119,6 +121,9 @@ class PlugSession(SQLModel, table=True):
     soc_end: float | None = None
     departure_at: datetime | None = _utc_field(nullable=True)  # as the vehicle reported it
     energy_request_kwh: float | None = None
+    # NotifyEVChargingNeeds (2.0.1/2.1) in kW/kWh/fraction: max_charge_kw, max_discharge_kw,
+    # min_v2x_energy_kwh, max_v2x_energy_kwh, target_soc, requested_energy_transfer, control_mode.
+    ev_charging_needs: dict = _json_field()
 
     __table_args__ = (UniqueConstraint("charger_id", "transaction_id"),)
 
@@ -151,6 +156,8 @@ class SiteSample(SQLModel, table=True):
     building_load_kw: float
     pv_kw: float = 0.0
     ev_power_kw: float = 0.0  # sum over chargers, signed
+    ev_charge_kw: float = 0.0  # sum of the chargers that are charging (>= 0)
+    ev_discharge_kw: float = 0.0  # sum of the chargers that are discharging, as a positive number
     net_import_kw: float  # building - PV + EV; negative when exporting
 
     __table_args__ = (Index("ix_sitesample_site_time", "site_id", "time"),)
@@ -237,8 +244,10 @@ class ChargingProfileCommand(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     charger_id: str = Field(foreign_key="charger.id")
-    action: str = "set"  # set, clear
+    action: str = "set"  # set, clear; "default": the safe default profile the gateway sends on connect
     payload: dict = _json_field()
+    # The setpoint schedule the payload was built from: [[start ISO UTC, power_kw], ...].
+    schedule: list = _json_field(list)
     run_id: int | None = Field(default=None, foreign_key="dispatchrun.id")
     status: str = "pending"  # pending, sent, Accepted, Rejected, CallError, Timeout, Offline
     created_at: datetime = _utc_field(default_now=True)
@@ -270,3 +279,105 @@ class User(SQLModel, table=True):
     role: str = "viewer"  # viewer, operator, admin
     password_hash: str
     created_at: datetime = _utc_field(default_now=True)
+
+
+# --- Grid: tariffs and the ledger of grid events (issue 7) ------------------------------------
+
+
+class Tariff(SQLModel, table=True):
+    """A site's time-of-use tariff: its name and the demand charge; the periods are TariffRule rows."""
+
+    site_id: str = Field(foreign_key="site.id", primary_key=True)
+    name: str = ""
+    demand_charge_per_kw_month: float = 0.0  # per kW of the month's highest 15-minute net import
+    updated_at: datetime = _utc_field(default_now=True)
+
+
+class TariffRule(SQLModel, table=True):
+    """One period of a time-of-use tariff: on these weekdays, from start to end local time, this price."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: str = Field(foreign_key="site.id", index=True)
+    weekdays: str = "0123456"  # Monday = 0
+    start_time: str = "00:00"  # local HH:MM; end before start crosses midnight, end == start is all day
+    end_time: str = "00:00"
+    import_price_per_kwh: float
+    export_price_per_kwh: float = 0.0
+
+
+class GridEventLedger(SQLModel, table=True):
+    """What one grid event asked for and what the site delivered, per 15-minute interval."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    signal_id: int = Field(foreign_key="gridsignal.id", index=True)
+    start: datetime = _utc_field()
+    end: datetime = _utc_field()
+    committed_kw: float
+    delivered_kw: float | None = None  # None: no site meter reading in the interval
+    reward: float = 0.0  # in the site's currency
+    # Discharged energy per vehicle (or charger when the vehicle is unknown) in the interval, kWh.
+    vehicles: dict = _json_field()
+
+    __table_args__ = (UniqueConstraint("signal_id", "start"),)
+
+
+# --- operator controls (core.controls) and accounts (core.users) --------------------------------
+
+
+class DepartureSchedule(SQLModel, table=True):
+    """A vehicle's recurring departure: on these weekdays at this local time, with this target SoC.
+
+    Takes precedence over Vehicle.usual_departure / target_soc; a DepartureOverride beats both.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    vehicle_id: str = Field(foreign_key="vehicle.id", index=True, unique=True)
+    weekdays: str = "01234"  # Monday = 0
+    departure_time: str = "06:30"  # local HH:MM
+    target_soc: float = 0.9
+    enabled: bool = True
+
+
+class DepartureOverride(SQLModel, table=True):
+    """A one-off departure (and optionally target) for one date; ignored once `departs_at` has passed."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    vehicle_id: str = Field(foreign_key="vehicle.id", index=True)
+    departs_at: datetime = _utc_field(index=True)
+    target_soc: float | None = None
+    created_by: str = ""
+    created_at: datetime = _utc_field(default_now=True)
+    cancelled_at: datetime | None = _utc_field(nullable=True)
+
+
+class Override(SQLModel, table=True):
+    """An operator override of the plan for one vehicle: charge_now, pause or discharge_now, until a time."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: str = Field(foreign_key="site.id", index=True)
+    vehicle_id: str = Field(foreign_key="vehicle.id", index=True)
+    charger_id: str | None = Field(default=None, foreign_key="charger.id")
+    kind: str  # charge_now, pause, discharge_now
+    until: datetime = _utc_field(index=True)
+    created_by: str = ""
+    created_at: datetime = _utc_field(default_now=True)
+    cancelled_at: datetime | None = _utc_field(nullable=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins per username + client address, for the login backoff (core.users)."""
+
+    key: str = Field(primary_key=True)  # "username|ip"
+    failures: int = 0
+    last_failure_at: datetime = _utc_field(default_now=True)
+
+
+class WallToken(SQLModel, table=True):
+    """A read-only link token for the wall display (/wall?token=...); only its SHA-256 is stored."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(index=True, unique=True)
+    label: str = ""
+    created_by: str = ""
+    created_at: datetime = _utc_field(default_now=True)
+    revoked_at: datetime | None = _utc_field(nullable=True)

@@ -1,13 +1,21 @@
-"""Overview: the site's limits and its fleet."""
+"""Overview: the site at a glance — KPIs, site power over the last and next 24 h, the fleet."""
+
+from datetime import timedelta
 
 import dash
-from dash import html
+from dash import Input, Output, callback, dcc, html
 
+from components import format as fmt
 from components import ids
+from components.charts import site_power_figure
 from components.fleet import fleet_table, site_limits_card
+from components.live import kpi_card, poller, register_visibility_gate
 from core import telemetry
+from core.clock import now
+from core.config import get_settings
 
 dash.register_page(__name__, path="/", name="Overview", order=0)
+register_visibility_gate(ids.OVERVIEW_INTERVAL, ids.OVERVIEW_TICK)
 
 
 def layout(**_query):
@@ -16,7 +24,10 @@ def layout(**_query):
     chargers = {r.charger_id for r in rows if r.charger_id}
     return html.Div(
         [
+            poller(ids.OVERVIEW_INTERVAL, ids.OVERVIEW_TICK, get_settings().poll_interval_s),
             html.H2(site.name, id=ids.OVERVIEW_TITLE),
+            html.Div(kpi_row(site.id), id=ids.OVERVIEW_KPIS, className="mb-3"),
+            dcc.Graph(id=ids.OVERVIEW_GRAPH, figure=site_figure(site.id), config={"displaylogo": False}),
             html.Div(
                 site_limits_card(site, len(rows), len(chargers), telemetry.fleet_max_charge_kw(site.id)),
                 id=ids.OVERVIEW_LIMITS,
@@ -25,3 +36,48 @@ def layout(**_query):
             fleet_table(rows, ids.OVERVIEW_FLEET_TABLE),
         ]
     )
+
+
+def kpi_row(site_id: str):
+    snap = telemetry.site_snapshot(site_id)
+    site = snap.site
+    net = snap.net_import_kw
+    over = net.value is not None and net.value > site.import_limit_kw
+    events = ", ".join(f"{e['kind'].replace('_', ' ')} {e['kw']:.0f} kW" for e in snap.active_events) or "none"
+    cards = [
+        kpi_card("Net import now", fmt.kw(net.value), detail=f"limit {fmt.kw(site.import_limit_kw)}" + (" — OVER LIMIT" if over else ""),
+                 stale=net.stale, age_s=net.age_s, card_id=ids.OVERVIEW_NET_IMPORT, tone="border-danger" if over else ""),
+        kpi_card("EV charging", fmt.kw(snap.ev_charge_kw.value), stale=snap.ev_charge_kw.stale, age_s=snap.ev_charge_kw.age_s),
+        kpi_card("V2G export", fmt.kw(snap.ev_discharge_kw.value), stale=snap.ev_discharge_kw.stale, age_s=snap.ev_discharge_kw.age_s),
+        kpi_card("Fleet average SoC", fmt.soc(snap.fleet_avg_soc), detail=f"{snap.plugged} plugged in"),
+        kpi_card("Departures", f"✔ {snap.on_track} on track · ✖ {snap.at_risk} at risk", card_id=ids.OVERVIEW_AT_RISK,
+                 tone="border-danger" if snap.at_risk else ""),
+        kpi_card("Price now", f"{fmt.price(snap.import_price, site.currency)} in", detail=f"{fmt.price(snap.export_price, site.currency)} out"),
+        kpi_card("Grid events", str(len(snap.active_events)), detail=events),
+        kpi_card("Cost today", "—" if snap.today_cost is None else f"{fmt.money(snap.today_cost, site.currency)}",
+                 detail=f"plan: {snap.plan.status}"),
+    ]
+    from dash_bootstrap_components import Col, Row
+
+    return Row([Col(c, xs=12, sm=6, lg=3, className="mb-2") for c in cards])
+
+
+def site_figure(site_id: str):
+    site = telemetry.site_info(site_id)
+    at = now()
+    history = telemetry.site_history_frame(site_id, since=at - timedelta(hours=24), until=at, bucket_minutes=5)
+    plan = telemetry.plan_site_frame(telemetry.latest_plan(site_id))
+    prices = telemetry.price_frame(site_id, since=at - timedelta(hours=24), until=at + timedelta(hours=24))
+    return site_power_figure(history, plan, prices, import_limit_kw=site.import_limit_kw, timezone=site.timezone,
+                             currency=site.currency, now_local=site.local_time)
+
+
+@callback(
+    Output(ids.OVERVIEW_KPIS, "children"),
+    Output(ids.OVERVIEW_GRAPH, "figure"),
+    Input(ids.OVERVIEW_TICK, "data"),
+    prevent_initial_call=True,
+)
+def refresh(_tick):
+    site_id = telemetry.default_site_id()
+    return kpi_row(site_id), site_figure(site_id)

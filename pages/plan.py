@@ -1,0 +1,76 @@
+"""Plan: the current dispatch run — per-vehicle timeline, reasons, vehicles that will miss their target."""
+
+from zoneinfo import ZoneInfo
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from components import format as fmt
+from components import ids
+from components.charts import plan_heatmap
+from components.live import poller, register_visibility_gate
+from core import telemetry
+from core.config import get_settings
+
+dash.register_page(__name__, path="/plan", name="Plan", order=3)
+register_visibility_gate(ids.PLAN_INTERVAL, ids.PLAN_TICK)
+
+
+def layout(**_query):
+    return html.Div(
+        [
+            poller(ids.PLAN_INTERVAL, ids.PLAN_TICK, max(get_settings().poll_interval_s, 15)),
+            html.H2("Dispatch plan"),
+            html.Div(body(), id=ids.PLAN_BODY),
+        ]
+    )
+
+
+def body():
+    site = telemetry.site_info()
+    tz = ZoneInfo(site.timezone)
+    plan = telemetry.latest_plan(site.id)
+    if plan.run_id is None:
+        return dbc.Alert("No dispatch run yet: the gateway's scheduler plans every minute once vehicles are plugged in.", color="info")
+    status_colour = {"optimal": "success", "fallback": "warning"}.get(plan.status, "danger")
+    meta = html.Div(
+        [
+            dbc.Badge(plan.status, color=status_colour, className="me-2"),
+            f"run #{plan.run_id} at {plan.started_at.astimezone(tz).strftime('%H:%M:%S')}",
+            f" · solved in {plan.solve_time_s:.2f} s" if plan.solve_time_s is not None else "",
+            f" · objective {fmt.money(plan.objective, site.currency)} over 24 h" if plan.objective is not None else "",
+            html.Div(plan.message, className="small text-muted") if plan.message else None,
+        ],
+        id=ids.PLAN_META,
+        className="mb-2",
+    )
+    shortfalls = plan.shortfalls
+    missing = (
+        dbc.Table(
+            [html.Thead(html.Tr([html.Th("Vehicle"), html.Th("Shortfall"), html.Th("Cause")])),
+             html.Tbody([html.Tr([html.Td(s.get("vehicle_id")), html.Td(f"✖ {float(s.get('shortfall_kwh', 0)):.1f} kWh"),
+                                  html.Td(s.get("cause", ""))]) for s in shortfalls])],
+            size="sm", color="danger", id=ids.PLAN_SHORTFALLS,
+        )
+        if shortfalls
+        else html.P("✔ Every plugged-in vehicle will reach its target.", id=ids.PLAN_SHORTFALLS, className="text-success")
+    )
+    reasons = dbc.Table(
+        [html.Thead(html.Tr([html.Th("Vehicle"), html.Th("Why")])),
+         html.Tbody([html.Tr([html.Td(v), html.Td(r)]) for v, r in sorted(plan.reasons.items())])],
+        size="sm", striped=True,
+    )
+    frame = telemetry.plan_frame(plan.run_id)
+    return html.Div([
+        meta,
+        html.H5("Vehicles that will miss their target"), missing,
+        html.H5("Charge (+) and discharge (−) per vehicle"),
+        dcc.Graph(id=ids.PLAN_HEATMAP, figure=plan_heatmap(frame, timezone=site.timezone)),
+        html.H5("Reasons"), reasons,
+    ])
+
+
+@callback(Output(ids.PLAN_BODY, "children"), Input(ids.PLAN_TICK, "data"), prevent_initial_call=True)
+def refresh(_tick):
+    return body()
