@@ -1,0 +1,129 @@
+"""Live dispatch from a real database file: the problem the engine sees, and the outbox it fills."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from core import models, planning
+from core.clock import FixedClock, set_clock
+from core.config import DEMO_DIR
+from core.db import init_db, make_engine, session_scope
+from core.demo import seed_demo
+
+# Thursday 26 Nov 2026, 17:00 UTC = 18:00 in Amsterdam: inside the weekday 17:00-21:00 V2G window.
+T0 = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(tmp_path):
+    set_clock(FixedClock(T0))
+    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    init_db(engine)
+    seed_demo(demo_dir=DEMO_DIR, engine=engine)
+    yield engine
+    set_clock(None)
+    engine.dispose()
+
+
+def plug(engine, vehicle_id: str, charger_id: str, *, soc: float | None, soc_age_s: float = 5, tx: str = "1") -> int:
+    with session_scope(engine) as s:
+        session = models.PlugSession(charger_id=charger_id, vehicle_id=vehicle_id, transaction_id=tx, started_at=T0 - timedelta(hours=1))
+        s.add(session)
+        s.flush()
+        if soc is not None:
+            s.add(models.MeterSample(time=T0 - timedelta(seconds=soc_age_s), charger_id=charger_id, session_id=session.id, power_kw=0.0, soc=soc))
+        return session.id
+
+
+def problem(engine):
+    with session_scope(engine) as s:
+        return planning.build_problem(session=s, site=s.get(models.Site, "depot-ams"), at=T0)
+
+
+def vehicle_entry(prob, vehicle_id):
+    return next(v for v in prob.scenario["vehicles"] if v["id"] == vehicle_id)
+
+
+def charger_entry(prob, charger_id):
+    return next(c for c in prob.scenario["chargers"] if c["id"] == charger_id)
+
+
+def test_plugged_vehicle_becomes_a_scenario_vehicle_with_its_live_soc(engine):
+    plug(engine, "BUS-01", "CP-BUS-01", soc=0.6)
+    prob = problem(engine)
+    bus = vehicle_entry(prob, "BUS-01")
+    assert bus["soc_arrival"] == 0.6 and bus["charger"] == "CP-BUS-01" and bus["arrival_step"] == 0
+    # Next usual departure 05:30 local = 04:30 UTC next day: 11.5 h after 17:00 UTC = 46 steps.
+    assert bus["departure_step"] == 46
+    assert bus["soc_floor"] == 0.35 and bus["soc_target"] == 0.95
+    # The V2G window 17:00-21:00 local is 16:00-20:00 UTC: steps 0..11 from 17:00 UTC, and again
+    # on Friday from 16:00 UTC (step 92) to the end of the horizon.
+    assert bus["v2g_windows"] == [[0, 12], [92, 96]]
+    assert charger_entry(prob, "CP-BUS-01")["max_discharge_kw"] == 100.0
+    assert len(prob.scenario["tariff"]["import_price"]) == 96
+
+
+def test_stale_soc_is_treated_as_the_floor_and_never_discharges(engine):
+    # 2 x the 10 s meter interval is 20 s; this reading is 5 minutes old.
+    plug(engine, "BUS-01", "CP-BUS-01", soc=0.9, soc_age_s=300)
+    prob = problem(engine)
+    bus = vehicle_entry(prob, "BUS-01")
+    assert bus["soc_arrival"] == bus["soc_floor"] == 0.35
+    assert bus["v2g_windows"] == [] and charger_entry(prob, "CP-BUS-01")["max_discharge_kw"] == 0.0
+
+
+def test_one_way_charger_and_unsupported_protocol_never_discharge(engine):
+    plug(engine, "CAR-01", "CP-CAR-01", soc=0.5, tx="2")  # 1.6, 11 kW one-way
+    plug(engine, "VAN-03", "CP-VAN-03", soc=0.8, tx="3")  # 2.0.1 bidirectional hardware, no negative limits
+    plug(engine, "VAN-01", "CP-VAN-01", soc=0.8, tx="4")  # 2.0.1 that accepts negative limits
+    prob = problem(engine)
+    assert charger_entry(prob, "CP-CAR-01")["max_discharge_kw"] == 0.0
+    assert charger_entry(prob, "CP-VAN-03")["max_discharge_kw"] == 0.0
+    assert charger_entry(prob, "CP-VAN-01")["max_discharge_kw"] == 20.0
+
+
+def test_price_spike_in_window_discharges_the_bus_and_it_still_leaves_at_target(engine):
+    plug(engine, "BUS-01", "CP-BUS-01", soc=0.8)
+    with session_scope(engine) as s:
+        for p in s.exec(select(models.PricePoint).where(models.PricePoint.start >= T0).where(models.PricePoint.start < T0 + timedelta(hours=1))):
+            p.import_price_per_kwh, p.export_price_per_kwh = 1.20, 1.00  # a spike for the first hour
+    run_id = planning.run_dispatch(site_id="depot-ams", trigger="test", engine=engine)
+    with session_scope(engine) as s:
+        run = s.get(models.DispatchRun, run_id)
+        setpoints = s.exec(select(models.Setpoint).where(models.Setpoint.run_id == run_id).order_by(models.Setpoint.step)).all()
+        command = s.exec(select(models.ChargingProfileCommand).where(models.ChargingProfileCommand.charger_id == "CP-BUS-01")).one()
+    assert run.status == "optimal"
+    assert min(sp.power_kw for sp in setpoints[:4]) < -10, "discharges into the price spike"
+    soc_at_departure = next(sp.soc_end for sp in setpoints if sp.step == 45)
+    assert soc_at_departure >= 0.95 - 1e-6
+    assert all(sp.soc_end is None or sp.soc_end >= 0.35 - 1e-6 for sp in setpoints)
+    # The 2.1 profile carries the discharge as a negative setpoint.
+    periods = command.payload["chargingProfile"]["chargingSchedule"][0]["chargingSchedulePeriod"]
+    assert any(p.get("setpoint", 0) < 0 for p in periods), periods
+
+
+def test_unchanged_plan_is_not_sent_again_but_a_changed_one_is(engine):
+    plug(engine, "BUS-01", "CP-BUS-01", soc=0.8)
+    planning.run_dispatch(site_id="depot-ams", trigger="test", engine=engine)
+    planning.run_dispatch(site_id="depot-ams", trigger="test", engine=engine)
+    with session_scope(engine) as s:
+        assert len(s.exec(select(models.ChargingProfileCommand)).all()) == 1
+        s.get(models.Vehicle, "BUS-01").soc_floor = 0.79  # raised floor: no more discharge to 35 %
+    run_id = planning.run_dispatch(site_id="depot-ams", trigger="setting", engine=engine)
+    with session_scope(engine) as s:
+        commands = s.exec(select(models.ChargingProfileCommand).order_by(models.ChargingProfileCommand.id)).all()
+        setpoints = s.exec(select(models.Setpoint).where(models.Setpoint.run_id == run_id)).all()
+    assert len(commands) == 2
+    assert all(sp.soc_end is None or sp.soc_end >= 0.79 - 1e-6 for sp in setpoints)
+
+
+def test_replan_request_is_seen_once(engine):
+    assert not planning.replan_wanted(site_id="depot-ams", engine=engine)
+    planning.request_replan(site_id="depot-ams", engine=engine)
+    assert planning.replan_wanted(site_id="depot-ams", engine=engine)
+    set_clock(FixedClock(T0 + timedelta(seconds=1)))
+    planning.run_dispatch(site_id="depot-ams", trigger="plug", engine=engine)
+    assert not planning.replan_wanted(site_id="depot-ams", engine=engine)
