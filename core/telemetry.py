@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import String, cast
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -238,8 +239,11 @@ def _latest_soc_sample(session, charger_id: str, since: datetime) -> models.Mete
     ).first()
 
 
-def vehicle_states(site_id: str, engine: Engine | None = None, plan: PlanSummary | None = None) -> list[VehicleState]:
-    """Every vehicle of the site now: plugged or away, SoC and power with their age, plan status."""
+def vehicle_states(
+    site_id: str, engine: Engine | None = None, plan: PlanSummary | None = None, vehicle_id: str | None = None
+) -> list[VehicleState]:
+    """Every vehicle of the site now (or just `vehicle_id`): plugged or away, SoC and power with their
+    age, plan status."""
     plan = plan or latest_plan(site_id, engine)
     shortfalls = {s.get("vehicle_id"): s for s in plan.shortfalls}
     with session_scope(engine) as session:
@@ -256,7 +260,10 @@ def vehicle_states(site_id: str, engine: Engine | None = None, plan: PlanSummary
             if p.vehicle_id
         }
         states = []
-        for v in session.exec(select(models.Vehicle).where(models.Vehicle.site_id == site_id).order_by(models.Vehicle.id)):
+        query = select(models.Vehicle).where(models.Vehicle.site_id == site_id).order_by(models.Vehicle.id)
+        if vehicle_id is not None:
+            query = query.where(models.Vehicle.id == vehicle_id)
+        for v in session.exec(query):
             plug = open_sessions.get(v.id)
             charger = chargers.get(plug.charger_id) if plug else chargers.get(v.home_charger_id or "")
             power = Reading(None, None, True)
@@ -339,8 +346,12 @@ def active_grid_events(site_id: str, at: datetime, engine: Engine | None = None)
         ]
 
 
-def site_snapshot(site_id: str | None = None, engine: Engine | None = None) -> SiteSnapshot:
-    """Everything the overview's KPI cards show, each live value with its age."""
+def site_snapshot(site_id: str | None = None, engine: Engine | None = None, history=None) -> SiteSnapshot:
+    """Everything the overview's KPI cards show, each live value with its age.
+
+    `history`: the site history frame of the last 24 h at 15 minutes or finer, when the caller has
+    it already (today's cost is computed from it).
+    """
     site = site_info(site_id, engine)
     plan = latest_plan(site.id, engine)
     vehicles = vehicle_states(site.id, engine, plan)
@@ -353,7 +364,10 @@ def site_snapshot(site_id: str | None = None, engine: Engine | None = None) -> S
             .limit(1)
         ).first()
         price = _price_now(session, site.id, at)
-        today_cost = _cost_since(session, site, site.local_time.replace(hour=0, minute=0, second=0, microsecond=0))
+    midnight = site.local_time.replace(hour=0, minute=0, second=0, microsecond=0)
+    if history is None:
+        history = site_history_frame(site.id, since=midnight, until=at, bucket_minutes=15)
+    today_cost = cost_of(history[history["time"] >= midnight], site.id) if len(history) else None
     t = sample.time if sample else None
     plugged = [v for v in vehicles if v.plugged]
     socs = [v.soc.value for v in plugged if v.soc.value is not None and not v.soc.stale]
@@ -376,19 +390,20 @@ def site_snapshot(site_id: str | None = None, engine: Engine | None = None) -> S
     )
 
 
-def _cost_since(session, site: SiteInfo, since: datetime) -> float | None:
-    """Energy cost of the site since `since`: net import per 15 minutes times that interval's price."""
-    frame = site_history_frame(site.id, since=since, until=now(), bucket_minutes=15, session=session)
-    if frame.empty:
+def cost_of(history, site_id: str) -> float | None:
+    """Energy cost of a site history frame: net import per bucket times the price then in force."""
+    import pandas as pd
+
+    if not len(history):
         return None
-    cost = 0.0
-    for row in frame.itertuples():
-        price = _price_now(session, site.id, row.time)
-        if price is None or row.net_import_kw != row.net_import_kw:  # NaN: no samples in the bucket
-            continue
-        energy_kwh = row.net_import_kw * row.hours
-        cost += energy_kwh * (price.import_price_per_kwh if energy_kwh > 0 else price.export_price_per_kwh)
-    return cost
+    prices = price_frame(site_id, since=history["time"].min() - pd.Timedelta(hours=1), until=history["time"].max() + pd.Timedelta(minutes=1))
+    if prices.empty:
+        return None
+    merged = pd.merge_asof(history.sort_values("time"), prices.sort_values("time"), on="time", direction="backward")
+    merged = merged.dropna(subset=["net_import_kw", "import_price"])
+    energy_kwh = merged["net_import_kw"] * merged["hours"]
+    price = merged["import_price"].where(energy_kwh > 0, merged["export_price"])
+    return float((energy_kwh * price).sum())
 
 
 def site_history_frame(site_id: str, *, since: datetime, until: datetime, bucket_minutes: int = 5, session=None):
@@ -400,9 +415,11 @@ def site_history_frame(site_id: str, *, since: datetime, until: datetime, bucket
     import pandas as pd
 
     def read(s):
+        # Time as text, parsed by pandas in one vectorised step: row-by-row datetime parsing in the
+        # driver dominated the live pages' time (both SQLite and PostgreSQL render it ISO-like, UTC).
         return s.exec(
             select(
-                models.SiteSample.time,
+                cast(models.SiteSample.time, String),
                 models.SiteSample.building_load_kw,
                 models.SiteSample.pv_kw,
                 models.SiteSample.ev_charge_kw,
@@ -423,8 +440,8 @@ def site_history_frame(site_id: str, *, since: datetime, until: datetime, bucket
     columns = ["time", "building_load_kw", "pv_kw", "ev_charge_kw", "ev_discharge_kw", "net_import_kw"]
     if not rows:
         return pd.DataFrame(columns=[*columns, "hours"])
-    frame = pd.DataFrame(rows, columns=columns)
-    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    frame = pd.DataFrame.from_records(rows, columns=columns)
+    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
     out = frame.set_index("time").resample(f"{bucket_minutes}min").mean().dropna(how="all")
     out["hours"] = bucket_minutes / 60
     return out.reset_index()
@@ -436,7 +453,7 @@ def vehicle_history_frame(charger_id: str, *, since: datetime, until: datetime, 
 
     with session_scope() as session:
         rows = session.exec(
-            select(models.MeterSample.time, models.MeterSample.power_kw, models.MeterSample.soc)
+            select(cast(models.MeterSample.time, String), models.MeterSample.power_kw, models.MeterSample.soc)
             .where(models.MeterSample.charger_id == charger_id)
             .where(models.MeterSample.time >= since)
             .where(models.MeterSample.time < until)
@@ -444,8 +461,8 @@ def vehicle_history_frame(charger_id: str, *, since: datetime, until: datetime, 
         ).all()
     if not rows:
         return pd.DataFrame(columns=["time", "power_kw", "soc"])
-    frame = pd.DataFrame(rows, columns=["time", "power_kw", "soc"])
-    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    frame = pd.DataFrame.from_records(rows, columns=["time", "power_kw", "soc"])
+    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
     return frame.set_index("time").resample(f"{bucket_minutes}min").mean().dropna(how="all").reset_index()
 
 

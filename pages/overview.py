@@ -19,15 +19,16 @@ register_visibility_gate(ids.OVERVIEW_INTERVAL, ids.OVERVIEW_TICK)
 
 
 def layout(**_query):
-    site = telemetry.site_info()
+    snap, history = snapshot()
+    site = snap.site
     rows = telemetry.fleet(site.id)
     chargers = {r.charger_id for r in rows if r.charger_id}
     return html.Div(
         [
             poller(ids.OVERVIEW_INTERVAL, ids.OVERVIEW_TICK, get_settings().poll_interval_s),
             html.H2(site.name, id=ids.OVERVIEW_TITLE),
-            html.Div(kpi_row(site.id), id=ids.OVERVIEW_KPIS, className="mb-3"),
-            dcc.Graph(id=ids.OVERVIEW_GRAPH, figure=site_figure(site.id), config={"displaylogo": False}),
+            html.Div(kpi_row(snap), id=ids.OVERVIEW_KPIS, className="mb-3"),
+            dcc.Graph(id=ids.OVERVIEW_GRAPH, figure=site_figure(snap, history), config={"displaylogo": False}),
             html.Div(
                 site_limits_card(site, len(rows), len(chargers), telemetry.fleet_max_charge_kw(site.id)),
                 id=ids.OVERVIEW_LIMITS,
@@ -38,8 +39,15 @@ def layout(**_query):
     )
 
 
-def kpi_row(site_id: str):
-    snap = telemetry.site_snapshot(site_id)
+def snapshot():
+    """The site snapshot and the last 24 h of site power, read once for the cards and the chart."""
+    site = telemetry.site_info()
+    at = now()
+    history = telemetry.site_history_frame(site.id, since=at - timedelta(hours=24), until=at, bucket_minutes=5)
+    return telemetry.site_snapshot(site.id, history=history), history
+
+
+def kpi_row(snap):
     site = snap.site
     net = snap.net_import_kw
     over = net.value is not None and net.value > site.import_limit_kw
@@ -62,12 +70,11 @@ def kpi_row(site_id: str):
     return Row([Col(c, xs=12, sm=6, lg=3, className="mb-2") for c in cards])
 
 
-def site_figure(site_id: str):
-    site = telemetry.site_info(site_id)
+def site_figure(snap, history):
+    site = snap.site
     at = now()
-    history = telemetry.site_history_frame(site_id, since=at - timedelta(hours=24), until=at, bucket_minutes=5)
-    plan = telemetry.plan_site_frame(telemetry.latest_plan(site_id))
-    prices = telemetry.price_frame(site_id, since=at - timedelta(hours=24), until=at + timedelta(hours=24))
+    plan = telemetry.plan_site_frame(snap.plan)
+    prices = telemetry.price_frame(site.id, since=at - timedelta(hours=24), until=at + timedelta(hours=24))
     return site_power_figure(history, plan, prices, import_limit_kw=site.import_limit_kw, timezone=site.timezone,
                              currency=site.currency, now_local=site.local_time)
 
@@ -79,5 +86,5 @@ def site_figure(site_id: str):
     prevent_initial_call=True,
 )
 def refresh(_tick):
-    site_id = telemetry.default_site_id()
-    return kpi_row(site_id), site_figure(site_id)
+    snap, history = snapshot()
+    return kpi_row(snap), site_figure(snap, history)

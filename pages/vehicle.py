@@ -22,7 +22,7 @@ register_visibility_gate(ids.VEHICLE_DETAIL_INTERVAL, ids.VEHICLE_DETAIL_TICK)
 
 def layout(vehicle_id: str = "", **_query):
     site = telemetry.site_info()
-    states = {s.vehicle_id: s for s in telemetry.vehicle_states(site.id)}
+    states = {s.vehicle_id: s for s in telemetry.vehicle_states(site.id, vehicle_id=vehicle_id)}
     if vehicle_id not in states:
         return html.Div([html.H2("Vehicle not found"), html.P(f"No vehicle {vehicle_id!r}."), dcc.Link("All vehicles", href="/vehicles")])
     return html.Div(
@@ -97,5 +97,5 @@ def sessions_table(site, vehicle_id):
 )
 def refresh(_tick, vehicle_id):
     site = telemetry.site_info()
-    state = next(s for s in telemetry.vehicle_states(site.id) if s.vehicle_id == vehicle_id)
+    state = telemetry.vehicle_states(site.id, vehicle_id=vehicle_id)[0]
     return info(site, state), figure(site, state)

@@ -20,13 +20,14 @@ STALE_AFTER_POLLS = 3
 
 
 def layout(**_query):
-    site = telemetry.site_info()
+    snap = telemetry.site_snapshot()
+    site = snap.site
     poll_ms = int(get_settings().poll_interval_s * 1000)
     return html.Div(
         [
             # Not gated on visibility: a wall display is always "visible", and it must keep retrying.
             dcc.Interval(id=ids.WALL_INTERVAL, interval=poll_ms),
-            dcc.Store(id=ids.WALL_LAST_OK, data=wall_status(site.id)),
+            dcc.Store(id=ids.WALL_LAST_OK, data=wall_status(snap)),
             dcc.Store(id="wall-config", data={"timezone": site.timezone, "stale_after_ms": STALE_AFTER_POLLS * poll_ms}),
             dbc.Row(
                 [
@@ -36,15 +37,14 @@ def layout(**_query):
                 className="mb-2 align-items-center",
             ),
             html.Div(id=ids.WALL_STALE, className="mb-3"),
-            html.Div(body(site.id), id=ids.WALL_BODY),
+            html.Div(body(snap), id=ids.WALL_BODY),
         ],
         className="wall",
         **{"data-bs-theme": "dark"},
     )
 
 
-def wall_status(site_id: str) -> dict:
-    snap = telemetry.site_snapshot(site_id)
+def wall_status(snap) -> dict:
     return {"data_stale": snap.net_import_kw.stale, "data_age_s": snap.net_import_kw.age_s}
 
 
@@ -54,12 +54,11 @@ def _tile(label: str, value, detail=None, value_id=None, value_class="wall-figur
                      html.Div(detail, className="wall-label mt-1") if detail else None], className="wall-tile")
 
 
-def body(site_id: str):
-    snap = telemetry.site_snapshot(site_id)
+def body(snap):
     site = snap.site
     net = snap.net_import_kw.value
     share = None if net is None else net / site.import_limit_kw
-    risks = [v for v in telemetry.vehicle_states(site_id, plan=snap.plan) if v.at_risk]
+    risks = [v for v in telemetry.vehicle_states(site.id, plan=snap.plan) if v.at_risk]
     events = snap.active_events
     return html.Div(
         [
@@ -100,8 +99,8 @@ def body(site_id: str):
     prevent_initial_call=True,
 )
 def refresh(_n):
-    site_id = telemetry.default_site_id()
-    return body(site_id), wall_status(site_id)
+    snap = telemetry.site_snapshot()
+    return body(snap), wall_status(snap)
 
 
 # Runs in the browser, so it keeps working while the server is away: the clock, and the stale

@@ -1,0 +1,156 @@
+"""Benchmark of the live pages: server-side callback time and payload size on a large database.
+
+Builds (once, cached under /tmp) a SQLite database with N vehicles on N chargers and D days of
+10-second meter samples plus site samples, then times each page's first render (its layout
+function) and each live update (its refresh callback, called as a plain function) and measures the
+JSON payload Dash would send. Goal (issue 5): every live update under 150 ms server time and under
+200 kB.
+
+    python tests/benchmarks/bench_monitoring.py [--vehicles 200] [--days 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+SAMPLE_S = 10
+
+
+def build_database(path: Path, vehicles: int, days: int, end: datetime) -> None:
+    """Write the site, chargers, vehicles, sessions and D days of samples with raw sqlite3 (fast)."""
+    from core.db import init_db, make_engine
+
+    engine = make_engine(f"sqlite:///{path}")
+    init_db(engine)
+    engine.dispose()
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute(
+        "INSERT INTO site (id, name, timezone, currency, import_limit_kw, export_limit_kw, default_soc_floor, hard_soc_floor,"
+        " degradation_cost_per_kwh, dispatch_interval_s) VALUES ('bench', 'Benchmark depot', 'Europe/Amsterdam', 'EUR',"
+        " 2000, 1000, 0.3, 0.2, 0.04, 60)"
+    )
+    fmt = "%Y-%m-%d %H:%M:%S.%f"
+    start = end - timedelta(days=days)
+    for i in range(vehicles):
+        cid, vid = f"CP-{i:04d}", f"V-{i:04d}"
+        con.execute(
+            "INSERT INTO charger (id, site_id, protocol, max_charge_kw, max_discharge_kw, efficiency, accepts_negative_limits,"
+            " password_hash, connected, status, last_seen, vendor, model) VALUES (?, 'bench', '2.1', 22, 22, 0.95, 0, '', 1,"
+            " 'Charging', ?, '', '')",
+            (cid, end.strftime(fmt)),
+        )
+        con.execute(
+            "INSERT INTO vehicle (id, site_id, name, kind, battery_kwh, max_charge_kw, max_discharge_kw, soc_floor, target_soc,"
+            " usual_arrival, usual_departure, v2g_allowed, id_tag, home_charger_id) VALUES (?, 'bench', ?, 'van', 75, 22, 22,"
+            " NULL, 0.9, '18:00', '07:00', 1, ?, ?)",
+            (vid, f"Van {i}", f"TAG-{i}", cid),
+        )
+        con.execute(
+            "INSERT INTO plugsession (charger_id, vehicle_id, transaction_id, id_tag, started_at, energy_in_kwh, energy_out_kwh,"
+            " ev_charging_needs) VALUES (?, ?, ?, '', ?, 0, 0, '{}')",
+            (cid, vid, str(i), start.strftime(fmt)),
+        )
+    steps = days * 86400 // SAMPLE_S
+    times = [(start + timedelta(seconds=SAMPLE_S * k)).strftime(fmt) for k in range(steps)]
+    for i in range(vehicles):
+        cid = f"CP-{i:04d}"
+        rows = ((times[k], cid, 11.0 if (k // 360 + i) % 3 else -5.0, 0.3 + 0.6 * ((k + i * 97) % 8640) / 8640) for k in range(steps))
+        con.executemany("INSERT INTO metersample (time, charger_id, power_kw, soc) VALUES (?, ?, ?, ?)", rows)
+        if i % 20 == 0:
+            con.commit()
+            print(f"  samples for {i + 1}/{vehicles} chargers", flush=True)
+    site_rows = ((times[k], 'bench', 120.0, 30.0, 900.0, 50.0, 850.0, 940.0) for k in range(steps))
+    con.executemany(
+        "INSERT INTO sitesample (time, site_id, building_load_kw, pv_kw, ev_power_kw, ev_discharge_kw, ev_charge_kw, net_import_kw)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        site_rows,
+    )
+    for k in range(-96 * 2, 96 * 2):
+        t = end.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=15 * k)
+        con.execute(
+            "INSERT INTO pricepoint (site_id, start, \"end\", import_price_per_kwh, export_price_per_kwh, source)"
+            " VALUES ('bench', ?, ?, ?, ?, 'bench')",
+            (t.strftime(fmt), (t + timedelta(minutes=15)).strftime(fmt), 0.2 + 0.1 * (k % 7) / 7, 0.1),
+        )
+    con.commit()
+    con.close()
+
+
+def payload_bytes(value) -> int:
+    import plotly.utils
+
+    return len(json.dumps(value, cls=plotly.utils.PlotlyJSONEncoder))
+
+
+def measure(fn, repeats: int) -> tuple[list[float], int]:
+    out, times = None, []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        out = fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return times, payload_bytes(out)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--vehicles", type=int, default=200)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+    end = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    path = Path(f"/tmp/v2g-bench-monitoring-{args.vehicles}v-{args.days}d.db")
+    if not path.exists():
+        print(f"building {path} ({args.vehicles} chargers x {args.days} days of {SAMPLE_S}-s samples)...", flush=True)
+        t = time.perf_counter()
+        build_database(path, args.vehicles, args.days, end)
+        print(f"built in {time.perf_counter() - t:.0f} s, {path.stat().st_size / 1e9:.2f} GB", flush=True)
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    os.environ["V2G_DEMO"] = "0"
+    from core.clock import FixedClock, set_clock
+
+    set_clock(FixedClock(end + timedelta(seconds=5)))
+    import app  # noqa: F401  (registers the pages)
+    from pages import chargers, overview, plan, vehicle, vehicles, wall
+
+    cases = [
+        ("overview: first render", lambda: overview.layout(), None),
+        ("overview: live update", lambda: overview.refresh(1), True),
+        ("vehicles: first render", lambda: vehicles.layout(), None),
+        ("vehicles: live update", lambda: vehicles.refresh(1, "all", "risk"), True),
+        ("vehicle page: first render", lambda: vehicle.layout(vehicle_id="V-0007"), None),
+        ("vehicle page: live update", lambda: vehicle.refresh(1, "V-0007"), True),
+        ("chargers: first render", lambda: chargers.layout(), None),
+        ("chargers: live update", lambda: chargers.refresh(1), True),
+        ("plan: first render", lambda: plan.layout(), None),
+        ("plan: live update", lambda: plan.refresh(1), True),
+        ("wall: first render", lambda: wall.layout(), None),
+        ("wall: live update", lambda: wall.refresh(1), True),
+    ]
+    print(f"\n{args.vehicles} vehicles, {args.days} days of {SAMPLE_S}-s samples, {args.repeats} runs each, 1 process")
+    print(f"{'what':32} {'p50 ms':>8} {'p95 ms':>8} {'payload kB':>11}  goal (live updates: <150 ms, <200 kB)")
+    failures = 0
+    for name, fn, live in cases:
+        times, size = measure(fn, args.repeats)
+        p50 = statistics.median(times)
+        p95 = sorted(times)[max(0, int(round(0.95 * len(times))) - 1)]
+        ok = "" if not live else ("ok" if p95 < 150 and size < 200_000 else "MISSED")
+        failures += ok == "MISSED"
+        print(f"{name:32} {p50:8.1f} {p95:8.1f} {size / 1000:11.1f}  {ok}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
