@@ -20,6 +20,7 @@ from dash import Dash
 
 from components import ids
 from components.shell import shell
+from core import auth
 from core.config import PROJECT_ROOT, get_settings
 
 ASSETS = PROJECT_ROOT / "assets"
@@ -65,6 +66,7 @@ def create_app() -> Dash:
 
 app = create_app()
 server = app.server
+auth.install(server)  # log-in, roles, CSRF: core/auth.py
 
 # The wall display shows without the navbar.
 dash.clientside_callback(
@@ -113,6 +115,18 @@ def prepare_database(*, reset_demo: bool = False) -> None:
     init_db()
     if (settings.demo or reset_demo) and seed_demo(demo_dir=settings.demo_dir, reset=reset_demo):
         print(f"Seeded the demo site from {settings.demo_dir}", flush=True)
+    _ensure_admin(settings)
+
+
+def _ensure_admin(settings) -> None:
+    """Create the `admin` account when there is none: V2G_ADMIN_PASSWORD, else a generated password printed once."""
+    from core.db import session_scope
+    from core.users import ensure_admin
+
+    with session_scope() as session:
+        generated = ensure_admin(session=session, password=settings.admin_password)
+    if generated:
+        print(f"Created the account 'admin' with password {generated} (shown once; change it)", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,9 @@ import pytest
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="v2g-tests-"))
 os.environ["DATABASE_URL"] = f"sqlite:///{_SESSION_DIR / 'v2g-test.db'}"
 os.environ.setdefault("V2G_DEMO", "1")
+# Live pages poll every second and chargers report every 2 s in tests, so staleness shows quickly.
+os.environ.setdefault("V2G_POLL_INTERVAL_S", "1")
+os.environ.setdefault("V2G_METER_INTERVAL_S", "2")
 
 ARTIFACTS = Path(os.environ.get("DASH_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
 

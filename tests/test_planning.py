@@ -28,7 +28,7 @@ def engine(tmp_path):
     engine.dispose()
 
 
-def plug(engine, vehicle_id: str, charger_id: str, *, soc: float | None, soc_age_s: float = 5, tx: str = "1") -> int:
+def plug(engine, vehicle_id: str, charger_id: str, *, soc: float | None, soc_age_s: float = 1, tx: str = "1") -> int:
     with session_scope(engine) as s:
         session = models.PlugSession(charger_id=charger_id, vehicle_id=vehicle_id, transaction_id=tx, started_at=T0 - timedelta(hours=1))
         s.add(session)
@@ -67,7 +67,7 @@ def test_plugged_vehicle_becomes_a_scenario_vehicle_with_its_live_soc(engine):
 
 
 def test_stale_soc_is_treated_as_the_floor_and_never_discharges(engine):
-    # 2 x the 10 s meter interval is 20 s; this reading is 5 minutes old.
+    # Stale means older than 2 meter intervals (2 x 2 s in tests); this reading is 5 minutes old.
     plug(engine, "BUS-01", "CP-BUS-01", soc=0.9, soc_age_s=300)
     prob = problem(engine)
     bus = vehicle_entry(prob, "BUS-01")
