@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, delete, select, update
 
 from core import models
 from core.clock import now
@@ -275,17 +275,25 @@ def _site_is_seeded(session: Session, site_id: str) -> bool:
 
 
 def _delete_site(session: Session, site_id: str) -> None:
+    """Remove the site and everything that belongs to it; the audit trail stays (unlinked from runs)."""
     charger_ids = select(models.Charger.id).where(models.Charger.site_id == site_id)
     vehicle_ids = select(models.Vehicle.id).where(models.Vehicle.site_id == site_id)
     run_ids = select(models.DispatchRun.id).where(models.DispatchRun.site_id == site_id)
+    signal_ids = select(models.GridSignal.id).where(models.GridSignal.site_id == site_id)
+    session.exec(
+        update(models.AuditEvent).where(models.AuditEvent.dispatch_run_id.in_(run_ids)).values(dispatch_run_id=None)
+    )
     session.exec(delete(models.Setpoint).where(models.Setpoint.run_id.in_(run_ids)))
     session.exec(delete(models.ChargingProfileCommand).where(models.ChargingProfileCommand.charger_id.in_(charger_ids)))
-    session.exec(delete(models.AuditEvent).where(models.AuditEvent.dispatch_run_id.in_(run_ids)))
     session.exec(delete(models.DispatchRun).where(models.DispatchRun.site_id == site_id))
     session.exec(delete(models.MeterSample).where(models.MeterSample.charger_id.in_(charger_ids)))
     session.exec(delete(models.PlugSession).where(models.PlugSession.charger_id.in_(charger_ids)))
+    session.exec(delete(models.GridEventLedger).where(models.GridEventLedger.signal_id.in_(signal_ids)))
+    for table in (models.DepartureSchedule, models.DepartureOverride):
+        session.exec(delete(table).where(table.vehicle_id.in_(vehicle_ids)))
     session.exec(delete(models.V2GWindow).where(models.V2GWindow.vehicle_id.in_(vehicle_ids)))
-    for table in (models.V2GWindow, models.PricePoint, models.GridSignal, models.SiteSample):
+    for table in (models.Override, models.V2GWindow, models.PricePoint, models.GridSignal, models.SiteSample,
+                  models.TariffRule, models.Tariff):
         session.exec(delete(table).where(table.site_id == site_id))
     session.exec(delete(models.Vehicle).where(models.Vehicle.site_id == site_id))
     session.exec(delete(models.Charger).where(models.Charger.site_id == site_id))

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, func, select
 
-from core import dispatch, models
+from core import controls, dispatch, models
 from core.clock import now
 from core.config import get_settings
 from core.db import session_scope
@@ -546,6 +546,7 @@ def run_dispatch(
         commands = _write_profile_commands(session, problem, powers_by_vehicle, run.id)
         run.result_summary = {**run.result_summary, "profile_commands": commands}
         run.finished_at = now()
+        controls.link_pending_audits(session, run.id)
         old_runs = select(models.DispatchRun.id).where(models.DispatchRun.site_id == site_id).where(
             models.DispatchRun.started_at < started - KEEP_SETPOINTS
         )

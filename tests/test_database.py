@@ -133,3 +133,23 @@ def test_database_url_selects_another_database(tmp_path):
     engine = make_engine(f"sqlite:///{target}")
     assert _counts(engine)["Vehicle"] == 20
     engine.dispose()
+
+
+def test_reset_after_operators_used_the_site_keeps_the_audit_trail(engine):
+    """Tried: overrides, a one-off departure, a dispatch run and an audit row linked to it, then --reset-demo."""
+    seed_demo(demo_dir=DEMO_DIR, engine=engine)
+    at = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    with session_scope(engine) as s:
+        run = models.DispatchRun(site_id="depot-ams", started_at=at, finished_at=at, status="optimal")
+        s.add(run)
+        s.flush()
+        s.add(models.Setpoint(run_id=run.id, vehicle_id="BUS-01", charger_id="CP-BUS-01", step=0, start=at, power_kw=5))
+        s.add(models.Override(site_id="depot-ams", vehicle_id="BUS-01", kind="pause", until=at + timedelta(hours=1)))
+        s.add(models.DepartureOverride(vehicle_id="BUS-01", departs_at=at + timedelta(hours=5)))
+        s.add(models.AuditEvent(actor="op", action="set_soc_floor", target="BUS-01", dispatch_run_id=run.id))
+    assert seed_demo(demo_dir=DEMO_DIR, engine=engine, reset=True)
+    with session_scope(engine) as s:
+        audit = s.exec(select(models.AuditEvent)).one()
+        assert audit.actor == "op" and audit.dispatch_run_id is None
+        assert s.exec(select(models.Override)).all() == []
+        assert s.exec(select(models.DispatchRun)).all() == []
