@@ -8,14 +8,16 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-AUDIT_TITLE = "audit-title"
-AUDIT_ACTOR = "audit-actor"
-AUDIT_ACTION = "audit-action"
-AUDIT_DATES = "audit-dates"
-AUDIT_TABLE = "audit-table"
-AUDIT_COUNT = "audit-count"
-AUDIT_EXPORT = "audit-export"
-AUDIT_DOWNLOAD = "audit-download"
+from components import ids
+
+AUDIT_TITLE = ids.AUDIT_TITLE
+AUDIT_ACTOR = ids.AUDIT_ACTOR
+AUDIT_ACTION = ids.AUDIT_ACTION
+AUDIT_DATES = ids.AUDIT_DATES
+AUDIT_TABLE = ids.AUDIT_TABLE
+AUDIT_COUNT = ids.AUDIT_COUNT
+AUDIT_EXPORT = ids.AUDIT_EXPORT
+AUDIT_DOWNLOAD = ids.AUDIT_DOWNLOAD
 
 COLUMNS = (("time", "Time"), ("actor", "Who"), ("action", "Action"), ("target", "Target"),
            ("before", "Before"), ("after", "After"), ("dispatch_run_id", "Dispatch run"))

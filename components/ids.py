@@ -90,3 +90,28 @@ REPORTS_PREVIEW = "reports-preview"
 REPORTS_MESSAGE = "reports-message"
 REPORTS_DOWNLOAD_BUTTON = "reports-download-button"
 REPORTS_DOWNLOAD = "reports-download"
+
+# Settings
+SETTINGS_TITLE = "settings-title"
+SETTINGS_ROLE_NOTE = "settings-role-note"
+SETTINGS_TICK = "settings-tick"
+SETTINGS_FIELD = "settings-field"  # inputs and selects (they have `invalid`)
+SETTINGS_FIELD_LIST = "settings-field-list"  # checklists (no `invalid`; their FormFeedback still shows the message)
+SETTINGS_FEEDBACK = "settings-feedback"
+SETTINGS_PREVIEW_BUTTON = "settings-preview-button"
+SETTINGS_SAVE_BUTTON = "settings-save-button"
+SETTINGS_PREVIEW = "settings-preview"
+SETTINGS_STATUS = "settings-status"
+SETTINGS_CONFIRM = "settings-confirm"
+SETTINGS_LAST_AUDIT = "settings-last-audit"
+SETTINGS_IN_FORCE = "settings-in-force"
+
+# Audit
+AUDIT_TITLE = "audit-title"
+AUDIT_ACTOR = "audit-actor"
+AUDIT_ACTION = "audit-action"
+AUDIT_DATES = "audit-dates"
+AUDIT_TABLE = "audit-table"
+AUDIT_COUNT = "audit-count"
+AUDIT_EXPORT = "audit-export"
+AUDIT_DOWNLOAD = "audit-download"

@@ -17,21 +17,22 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from components import format as fmt
+from components import ids
 
 # ids (prefix "settings-")
-SETTINGS_TITLE = "settings-title"
-SETTINGS_ROLE_NOTE = "settings-role-note"
-SETTINGS_TICK = "settings-tick"
-FIELD = "settings-field"  # inputs and selects (they have `invalid`)
-FIELD_LIST = "settings-field-list"  # checklists (no `invalid`; their FormFeedback still shows the message)
-FEEDBACK = "settings-feedback"
-PREVIEW_BUTTON = "settings-preview-button"
-SAVE_BUTTON = "settings-save-button"
-PREVIEW = "settings-preview"
-STATUS = "settings-status"
-CONFIRM = "settings-confirm"
-LAST_AUDIT = "settings-last-audit"
-IN_FORCE = "settings-in-force"
+SETTINGS_TITLE = ids.SETTINGS_TITLE
+SETTINGS_ROLE_NOTE = ids.SETTINGS_ROLE_NOTE
+SETTINGS_TICK = ids.SETTINGS_TICK
+FIELD = ids.SETTINGS_FIELD
+FIELD_LIST = ids.SETTINGS_FIELD_LIST
+FEEDBACK = ids.SETTINGS_FEEDBACK
+PREVIEW_BUTTON = ids.SETTINGS_PREVIEW_BUTTON
+SAVE_BUTTON = ids.SETTINGS_SAVE_BUTTON
+PREVIEW = ids.SETTINGS_PREVIEW
+STATUS = ids.SETTINGS_STATUS
+CONFIRM = ids.SETTINGS_CONFIRM
+LAST_AUDIT = ids.SETTINGS_LAST_AUDIT
+IN_FORCE = ids.SETTINGS_IN_FORCE
 
 WEEKDAY_OPTIONS = [{"label": d, "value": str(i)} for i, d in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))]
 FLEET = "__fleet__"  # the floor form's "fleet default" choice

@@ -70,7 +70,7 @@ def plug(engine, vehicle_id: str, charger_id: str, soc: float, at: datetime = T0
         p = models.PlugSession(charger_id=charger_id, vehicle_id=vehicle_id, transaction_id=f"tx-{vehicle_id}", started_at=at - timedelta(hours=1))
         s.add(p)
         s.flush()
-        s.add(models.MeterSample(time=at - timedelta(seconds=5), charger_id=charger_id, session_id=p.id, power_kw=0.0, soc=soc))
+        s.add(models.MeterSample(time=at - timedelta(seconds=1), charger_id=charger_id, session_id=p.id, power_kw=0.0, soc=soc))
 
 
 def audit_rows(engine) -> list[models.AuditEvent]:
