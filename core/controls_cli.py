@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text)
+        p = sub.add_parser(name, help=help_text.replace("%", "%%"))  # argparse %-formats help
         p.add_argument("--actor", required=True, help="who makes the change (written to the audit log)")
         p.add_argument("--site", default=None, help="site id (default: the only site)")
         return p
