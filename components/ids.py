@@ -24,6 +24,9 @@ OVERVIEW_KPIS = "overview-kpis"
 OVERVIEW_NET_IMPORT = "overview-net-import"
 OVERVIEW_AT_RISK = "overview-at-risk"
 OVERVIEW_GRAPH = "overview-site-graph"
+OVERVIEW_COST = "overview-cost"
+OVERVIEW_COST_INTERVAL = "overview-cost-interval"
+OVERVIEW_COST_TICK = "overview-cost-tick"
 
 # Vehicles
 VEHICLES_INTERVAL = "vehicles-interval"

@@ -316,7 +316,6 @@ class SiteSnapshot:
     import_price: float | None
     export_price: float | None
     active_events: list[dict]
-    today_cost: float | None
     plan: PlanSummary
 
 
@@ -346,12 +345,8 @@ def active_grid_events(site_id: str, at: datetime, engine: Engine | None = None)
         ]
 
 
-def site_snapshot(site_id: str | None = None, engine: Engine | None = None, history=None) -> SiteSnapshot:
-    """Everything the overview's KPI cards show, each live value with its age.
-
-    `history`: the site history frame of the last 24 h at 15 minutes or finer, when the caller has
-    it already (today's cost is computed from it).
-    """
+def site_snapshot(site_id: str | None = None, engine: Engine | None = None) -> SiteSnapshot:
+    """Everything the overview's live KPI cards show, each live value with its age."""
     site = site_info(site_id, engine)
     plan = latest_plan(site.id, engine)
     vehicles = vehicle_states(site.id, engine, plan)
@@ -364,10 +359,6 @@ def site_snapshot(site_id: str | None = None, engine: Engine | None = None, hist
             .limit(1)
         ).first()
         price = _price_now(session, site.id, at)
-    midnight = site.local_time.replace(hour=0, minute=0, second=0, microsecond=0)
-    if history is None:
-        history = site_history_frame(site.id, since=midnight, until=at, bucket_minutes=15)
-    today_cost = cost_of(history[history["time"] >= midnight], site.id) if len(history) else None
     t = sample.time if sample else None
     plugged = [v for v in vehicles if v.plugged]
     socs = [v.soc.value for v in plugged if v.soc.value is not None and not v.soc.stale]
@@ -385,25 +376,32 @@ def site_snapshot(site_id: str | None = None, engine: Engine | None = None, hist
         import_price=price.import_price_per_kwh if price else None,
         export_price=price.export_price_per_kwh if price else None,
         active_events=active_grid_events(site.id, at, engine),
-        today_cost=today_cost,
         plan=plan,
     )
 
 
-def cost_of(history, site_id: str) -> float | None:
-    """Energy cost of a site history frame: net import per bucket times the price then in force."""
+def today_cost_and_savings(site_id: str) -> tuple[float | None, float | None]:
+    """Today's energy cost and the saving against uncontrolled charging, in the site's currency:
+    the same numbers as the savings report (core.reports) for today's local date."""
+    from core import reports
+
+    site = site_info(site_id)
+    report = reports.build_report("savings", date_from=site.local_time.date(), date_to=site.local_time.date(), site_id=site_id)
+    if report.frame.empty:
+        return None, None
+    row = report.frame.iloc[0]
+    currency = site.currency.lower()
+    return float(row[f"actual_cost_{currency}"]), float(row[f"savings_{currency}"])
+
+
+def _frame(rows, columns: list[str]):
+    """A DataFrame from result rows whose first column is a time as text, built column by column
+    (pandas inspects every row object when given rows, several times slower)."""
     import pandas as pd
 
-    if not len(history):
-        return None
-    prices = price_frame(site_id, since=history["time"].min() - pd.Timedelta(hours=1), until=history["time"].max() + pd.Timedelta(minutes=1))
-    if prices.empty:
-        return None
-    merged = pd.merge_asof(history.sort_values("time"), prices.sort_values("time"), on="time", direction="backward")
-    merged = merged.dropna(subset=["net_import_kw", "import_price"])
-    energy_kwh = merged["net_import_kw"] * merged["hours"]
-    price = merged["import_price"].where(energy_kwh > 0, merged["export_price"])
-    return float((energy_kwh * price).sum())
+    frame = pd.DataFrame(dict(zip(columns, zip(*rows, strict=True), strict=True)))
+    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+    return frame
 
 
 def site_history_frame(site_id: str, *, since: datetime, until: datetime, bucket_minutes: int = 5, session=None):
@@ -440,8 +438,7 @@ def site_history_frame(site_id: str, *, since: datetime, until: datetime, bucket
     columns = ["time", "building_load_kw", "pv_kw", "ev_charge_kw", "ev_discharge_kw", "net_import_kw"]
     if not rows:
         return pd.DataFrame(columns=[*columns, "hours"])
-    frame = pd.DataFrame.from_records(rows, columns=columns)
-    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+    frame = _frame(rows, columns)
     out = frame.set_index("time").resample(f"{bucket_minutes}min").mean().dropna(how="all")
     out["hours"] = bucket_minutes / 60
     return out.reset_index()
@@ -461,8 +458,7 @@ def vehicle_history_frame(charger_id: str, *, since: datetime, until: datetime, 
         ).all()
     if not rows:
         return pd.DataFrame(columns=["time", "power_kw", "soc"])
-    frame = pd.DataFrame.from_records(rows, columns=["time", "power_kw", "soc"])
-    frame["time"] = pd.to_datetime(frame["time"], utc=True, format="ISO8601")
+    frame = _frame(rows, ["time", "power_kw", "soc"])
     return frame.set_index("time").resample(f"{bucket_minutes}min").mean().dropna(how="all").reset_index()
 
 

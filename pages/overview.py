@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import dash
+import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from components import format as fmt
@@ -16,6 +17,8 @@ from core.config import get_settings
 
 dash.register_page(__name__, path="/", name="Overview", order=0)
 register_visibility_gate(ids.OVERVIEW_INTERVAL, ids.OVERVIEW_TICK)
+register_visibility_gate(ids.OVERVIEW_COST_INTERVAL, ids.OVERVIEW_COST_TICK)
+COST_INTERVAL_S = 60
 
 
 def layout(**_query):
@@ -26,8 +29,11 @@ def layout(**_query):
     return html.Div(
         [
             poller(ids.OVERVIEW_INTERVAL, ids.OVERVIEW_TICK, get_settings().poll_interval_s),
+            # Cost and savings change slowly and cost more to compute: a minute is fresh enough.
+            poller(ids.OVERVIEW_COST_INTERVAL, ids.OVERVIEW_COST_TICK, COST_INTERVAL_S),
             html.H2(site.name, id=ids.OVERVIEW_TITLE),
-            html.Div(kpi_row(snap), id=ids.OVERVIEW_KPIS, className="mb-3"),
+            html.Div(kpi_row(snap), id=ids.OVERVIEW_KPIS, className="mb-2"),
+            dbc.Row(dbc.Col(html.Div(cost_card(site), id=ids.OVERVIEW_COST), xs=12, lg=6), className="mb-3"),
             dcc.Graph(id=ids.OVERVIEW_GRAPH, figure=site_figure(snap, history), config={"displaylogo": False}),
             html.Div(
                 site_limits_card(site, len(rows), len(chargers), telemetry.fleet_max_charge_kw(site.id)),
@@ -44,7 +50,7 @@ def snapshot():
     site = telemetry.site_info()
     at = now()
     history = telemetry.site_history_frame(site.id, since=at - timedelta(hours=24), until=at, bucket_minutes=5)
-    return telemetry.site_snapshot(site.id, history=history), history
+    return telemetry.site_snapshot(site.id), history
 
 
 def kpi_row(snap):
@@ -62,12 +68,16 @@ def kpi_row(snap):
                  tone="border-danger" if snap.at_risk else ""),
         kpi_card("Price now", f"{fmt.price(snap.import_price, site.currency)} in", detail=f"{fmt.price(snap.export_price, site.currency)} out"),
         kpi_card("Grid events", str(len(snap.active_events)), detail=events),
-        kpi_card("Cost today", "—" if snap.today_cost is None else f"{fmt.money(snap.today_cost, site.currency)}",
-                 detail=f"plan: {snap.plan.status}"),
     ]
-    from dash_bootstrap_components import Col, Row
+    return dbc.Row([dbc.Col(c, xs=12, sm=6, lg=3, className="mb-2") for c in cards])
 
-    return Row([Col(c, xs=12, sm=6, lg=3, className="mb-2") for c in cards])
+
+def cost_card(site):
+    cost, saving = telemetry.today_cost_and_savings(site.id)
+    return kpi_card(
+        "Cost today", fmt.money(cost, site.currency),
+        detail="—" if saving is None else f"saved {fmt.money(saving, site.currency)} against uncontrolled charging",
+    )
 
 
 def site_figure(snap, history):
@@ -88,3 +98,8 @@ def site_figure(snap, history):
 def refresh(_tick):
     snap, history = snapshot()
     return kpi_row(snap), site_figure(snap, history)
+
+
+@callback(Output(ids.OVERVIEW_COST, "children"), Input(ids.OVERVIEW_COST_TICK, "data"), prevent_initial_call=True)
+def refresh_cost(_tick):
+    return cost_card(telemetry.site_info())
