@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 _SESSION_DIR = Path(tempfile.mkdtemp(prefix="v2g-tests-"))
 os.environ["DATABASE_URL"] = f"sqlite:///{_SESSION_DIR / 'v2g-test.db'}"
@@ -20,6 +21,12 @@ os.environ.setdefault("V2G_DEMO", "1")
 # Live pages poll every second and chargers report every 2 s in tests, so staleness shows quickly.
 os.environ.setdefault("V2G_POLL_INTERVAL_S", "1")
 os.environ.setdefault("V2G_METER_INTERVAL_S", "2")
+
+# Property tests explore new random examples on a developer's machine; on CI (CI=true) they replay a
+# fixed derandomised set, so a run is reproducible.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 ARTIFACTS = Path(os.environ.get("DASH_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
 
