@@ -29,3 +29,25 @@ def non_local(urls: list[str]) -> list[str]:
         if parsed.hostname not in LOCAL_HOSTS:
             out.append(url)
     return out
+
+
+def start_logged_in(dash_duo, app, *, username: str, role: str, path: str = "/") -> None:
+    """Start the app and log in through the /login form as `username` (created with `role`), then open `path`."""
+    from sqlmodel import select
+
+    from core import models
+    from core.db import session_scope
+    from core.security import hash_password
+
+    password = f"{username}-pw"
+    with session_scope() as session:
+        if session.exec(select(models.User).where(models.User.username == username)).first() is None:
+            session.add(models.User(username=username, role=role, password_hash=hash_password(password)))
+    dash_duo.start_server(app, navigate=False)
+    dash_duo.driver.get(dash_duo.server.url + "/login")
+    dash_duo.wait_for_element("#login-username", timeout=10).send_keys(username)
+    dash_duo.find_element("#login-password").send_keys(password)
+    dash_duo.find_element("#login-submit").click()
+    dash_duo.wait_for_element("#_pages_content", timeout=15)
+    if path != "/":
+        dash_duo.driver.get(dash_duo.server.url + path)

@@ -1,0 +1,221 @@
+"""Control out: send what the outbox table asks, record every answer.
+
+`core/planning.py` writes ChargingProfileCommand rows with status "pending"; this task polls the
+table (every second by default, at once when woken), sends each command to its charger and stores
+the answer: the charger's status (Accepted, Rejected, ...), CallError, Timeout or Offline, with
+sent_at / answered_at. Commands of one charger go one after the other, in the order they were
+written; different chargers are served side by side, so one slow charger holds up nobody else.
+
+On (re)connect a charger is resynchronised through the same table (`queue_resync`): first the
+safe default profile (action "default": charge only, full power), then its current profile again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from core import models
+from core.clock import now
+from core.db import session_scope
+from core.gateway.charge_point import CommandAnswer
+from core.gateway.profiles import safe_default_profile, transaction_id_of, valid_to_of
+from core.gateway.registry import Registry
+
+log = logging.getLogger(__name__)
+
+# A "set" whose answer was one of these is still what the console wants on that charger: resend it
+# on reconnect. (Rejected / CallError are not resent: the charger refused it; the planner re-plans.)
+RESEND_ON_RECONNECT = ("Accepted", "Offline", "Timeout")
+
+
+@dataclass(frozen=True)
+class PendingCommand:
+    id: int
+    charger_id: str
+    action: str
+    payload: dict
+
+
+class Outbox:
+    """The task that drains the outbox table."""
+
+    def __init__(self, *, engine: Engine, registry: Registry, poll_interval_s: float = 1.0):
+        self.engine = engine
+        self.registry = registry
+        self.poll_interval_s = poll_interval_s
+        self.sent = 0
+        self._wake = asyncio.Event()
+        self._workers: dict[str, asyncio.Task] = {}
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox")
+
+    def wake(self) -> None:
+        """Look at the table now instead of at the next poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._task, *self._workers.values()) if t is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._task = None
+        self._workers.clear()
+
+    async def resync(self, charger_id: str) -> None:
+        """Queue the safe default and the current profile for a charger that just (re)connected."""
+        try:
+            await asyncio.to_thread(queue_resync, self.engine, charger_id=charger_id, at=now())
+        except Exception:
+            log.exception("could not queue the resync of %s", charger_id)
+        self.wake()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.send_pending()
+            except Exception:
+                log.exception("outbox poll failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval_s)
+            self._wake.clear()
+
+    async def send_pending(self) -> None:
+        """Start a worker for every charger that has pending commands and no worker yet."""
+        busy = set(self._workers)
+        pending = await asyncio.to_thread(pending_commands, self.engine, exclude=busy)
+        by_charger: dict[str, list[PendingCommand]] = {}
+        for command in pending:
+            by_charger.setdefault(command.charger_id, []).append(command)
+        for charger_id, commands in by_charger.items():
+            task = asyncio.create_task(self._send_all(commands), name=f"outbox-{charger_id}")
+            self._workers[charger_id] = task
+            task.add_done_callback(lambda _t, c=charger_id: self._worker_done(c))
+
+    def _worker_done(self, charger_id: str) -> None:
+        self._workers.pop(charger_id, None)
+        self.wake()  # more may have arrived for this charger meanwhile
+
+    async def _send_all(self, commands: list[PendingCommand]) -> None:
+        for command in commands:
+            sent_at = now()
+            try:
+                answer = await self.registry.send(
+                    command.charger_id, action=command.action, payload=command.payload
+                )
+            except Exception as exc:  # a bug of ours must not leave the command pending forever
+                log.exception("sending command %s failed", command.id)
+                answer = CommandAnswer("CallError", {"local": True, "error": repr(exc)})
+            answered_at = now()
+            if answer.status == "Offline" and command.charger_id not in self.registry:
+                sent_at = None  # never left the gateway
+            try:
+                await asyncio.to_thread(
+                    record_answer,
+                    self.engine,
+                    command_id=command.id,
+                    answer=answer,
+                    sent_at=sent_at,
+                    answered_at=answered_at,
+                )
+            except Exception:
+                # Left pending, it is sent again at the next poll: a profile may safely arrive twice.
+                log.exception("could not record the answer to command %s", command.id)
+                return
+            self.sent += 1
+            log.info("%s %s #%d -> %s", command.charger_id, command.action, command.id, answer.status)
+
+
+# --- database side (run in worker threads) ---------------------------------------------------------
+
+
+def pending_commands(engine: Engine, *, exclude: set[str] = frozenset()) -> list[PendingCommand]:
+    """Every pending command, oldest first, except those of the chargers in `exclude`."""
+    with session_scope(engine) as session:
+        rows = session.exec(
+            select(models.ChargingProfileCommand)
+            .where(models.ChargingProfileCommand.status == "pending")
+            .order_by(col(models.ChargingProfileCommand.id))
+        ).all()
+        return [
+            PendingCommand(row.id, row.charger_id, row.action, dict(row.payload))
+            for row in rows
+            if row.charger_id not in exclude
+        ]
+
+
+def record_answer(
+    engine: Engine, *, command_id: int, answer: CommandAnswer, sent_at: datetime | None, answered_at: datetime
+) -> None:
+    with session_scope(engine) as session:
+        row = session.get(models.ChargingProfileCommand, command_id)
+        if row is None:
+            return
+        row.status = answer.status
+        row.sent_at = sent_at
+        row.answered_at = answered_at
+        row.answer = answer.detail
+
+
+def queue_resync(engine: Engine, *, charger_id: str, at: datetime) -> list[int]:
+    """Queue the safe default profile and, when there is one still valid, the current profile.
+
+    The current profile is the payload of the latest "set" command (later than any "clear") whose
+    answer was Accepted, Offline or Timeout: what the console last wanted on this charger. A
+    TxProfile is only resent when its transaction is still the charger's open session, and no
+    profile whose validTo has passed is resent. Returns the ids of the commands queued.
+    """
+    with session_scope(engine) as session:
+        charger = session.get(models.Charger, charger_id)
+        if charger is None:
+            return []
+        queued = [
+            models.ChargingProfileCommand(
+                charger_id=charger_id,
+                action="default",
+                payload=safe_default_profile(
+                    protocol=charger.protocol, max_charge_kw=charger.max_charge_kw, at=at
+                ),
+            )
+        ]
+        latest = session.exec(
+            select(models.ChargingProfileCommand)
+            .where(models.ChargingProfileCommand.charger_id == charger_id)
+            .where(col(models.ChargingProfileCommand.action).in_(("set", "clear")))
+            .order_by(col(models.ChargingProfileCommand.id).desc())
+            .limit(1)
+        ).first()
+        if latest is not None and latest.action == "set" and latest.status in RESEND_ON_RECONNECT:
+            open_session = session.exec(
+                select(models.PlugSession)
+                .where(models.PlugSession.charger_id == charger_id)
+                .where(col(models.PlugSession.ended_at).is_(None))
+                .order_by(col(models.PlugSession.started_at).desc())
+            ).first()
+            transaction_id = transaction_id_of(latest.payload)
+            valid_to = valid_to_of(latest.payload)
+            still_valid = valid_to is None or valid_to > at
+            same_transaction = transaction_id is None or (
+                open_session is not None and open_session.transaction_id == transaction_id
+            )
+            if still_valid and same_transaction:
+                queued.append(
+                    models.ChargingProfileCommand(
+                        charger_id=charger_id,
+                        action="set",
+                        payload=dict(latest.payload),
+                        schedule=list(latest.schedule),
+                        run_id=latest.run_id,
+                    )
+                )
+        session.add_all(queued)
+        session.flush()
+        return [c.id for c in queued]

@@ -1,0 +1,214 @@
+"""The gateway: one asyncio process with the OCPP WebSocket server and the tasks around it.
+
+    charger --ws--> handshake (auth: 401 or go on) --> handler class of its OCPP version
+                    handlers --events--> TelemetryWriter --batches, worker thread--> database
+    database <--poll-- Outbox --SetChargingProfile / ClearChargingProfile--> registry --> charger
+    SiteMeter (every meter interval), DispatchScheduler (core.planning in worker threads)
+
+`Gateway` is used by `python -m core.gateway` and, in-process on port 0, by the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import ocpp.messages
+from sqlalchemy.engine import Engine
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from core.clock import now
+from core.config import Settings
+from core.db import get_engine, init_db
+from core.gateway.auth import ChargerAuth, server_tls_context
+from core.gateway.charge_point import GatewayChargePoint, GatewayContext
+from core.gateway.handlers_v2 import ChargePoint21, ChargePoint201
+from core.gateway.handlers_v16 import ChargePoint16, TransactionIds
+from core.gateway.outbox import Outbox
+from core.gateway.registry import Registry
+from core.gateway.scheduler import DispatchScheduler, load_planning
+from core.gateway.sitemeter import SiteMeter
+from core.gateway.stats import LatencyStats
+from core.gateway.telemetry_writer import (
+    ChargerConnected,
+    ChargerDisconnected,
+    TelemetryWriter,
+    last_numeric_transaction_id,
+    mark_all_disconnected,
+)
+
+log = logging.getLogger(__name__)
+
+HANDLER_CLASSES: dict[str, type[GatewayChargePoint]] = {
+    "ocpp1.6": ChargePoint16,
+    "ocpp2.0.1": ChargePoint201,
+    "ocpp2.1": ChargePoint21,
+}
+SUBPROTOCOLS = ["ocpp2.1", "ocpp2.0.1", "ocpp1.6"]
+_AUTO: Any = object()
+
+
+class Gateway:
+    """The OCPP central system with its writer, outbox, site meter and scheduler.
+
+    `port=0` picks a free port (see `.port`). `dispatch=False` runs no dispatch jobs; `planning`
+    replaces core.planning (tests). `site_meter` defaults to `settings.demo`.
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        engine: Engine | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        dispatch: bool = True,
+        planning: Any = _AUTO,
+        site_meter: bool | None = None,
+        outbox_poll_interval_s: float = 1.0,
+        call_timeout_s: float = 10.0,
+        heartbeat_interval_s: int = 300,
+        ping_interval_s: float | None = 20.0,
+    ):
+        self.settings = settings
+        self.engine = engine or get_engine(settings.database_url)
+        self.host = settings.gateway_host if host is None else host
+        self.requested_port = settings.gateway_port if port is None else port
+        self.planning = load_planning() if planning is _AUTO else planning
+        self.call_timeout_s = call_timeout_s
+        self.ping_interval_s = ping_interval_s
+        self.stats = LatencyStats()
+        self.registry = Registry()
+        self.auth = ChargerAuth(engine=self.engine)
+        self.writer = TelemetryWriter(engine=self.engine, request_replan=self._request_replan)
+        self.outbox = Outbox(
+            engine=self.engine, registry=self.registry, poll_interval_s=outbox_poll_interval_s
+        )
+        self.site_meter = (
+            SiteMeter(engine=self.engine, settings=settings)
+            if (settings.demo if site_meter is None else site_meter)
+            else None
+        )
+        self.scheduler = DispatchScheduler(
+            engine=self.engine,
+            planning=self.planning,
+            dispatch_interval_s=settings.dispatch_interval_s,
+            enabled=dispatch,
+        )
+        self.context = GatewayContext(
+            writer=self.writer,
+            stats=self.stats,
+            heartbeat_interval_s=heartbeat_interval_s,
+            on_first_message=self._on_first_message,
+        )
+        self.port: int | None = None
+        self._server: Server | None = None
+        self._tasks: set[asyncio.Task] = set()
+        self.tls = bool(settings.tls_cert_file and settings.tls_key_file)
+
+    @property
+    def url(self) -> str:
+        """The base URL chargers connect to: append "/<charge point id>"."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"{'wss' if self.tls else 'ws'}://{host}:{self.port}/ocpp"
+
+    async def start(self) -> None:
+        """Prepare the database, start the tasks, then accept chargers."""
+        # Schema validation inline on the loop (a few ms of CPU per message) instead of a hop to the
+        # default thread pool for each request and answer: the hops cost more than they save under
+        # load, in thread wake-ups and GIL hand-overs (see bench_gateway.py). Process-wide setting.
+        ocpp.messages.ASYNC_VALIDATION = False
+        await asyncio.to_thread(init_db, self.engine)
+        await asyncio.to_thread(mark_all_disconnected, self.engine)
+        last_id = await asyncio.to_thread(last_numeric_transaction_id, self.engine)
+        self.context.next_transaction_id = TransactionIds(last_id)
+        self.writer.start()
+        self.outbox.start()
+        if self.site_meter is not None:
+            self.site_meter.start()
+        self.scheduler.start()
+        self._spawn(self.stats.watch_loop())
+        ssl_context = None
+        if self.tls:
+            ssl_context = server_tls_context(self.settings.tls_cert_file, self.settings.tls_key_file)
+        self._server = await serve(
+            self._handle_connection,
+            self.host,
+            self.requested_port,
+            subprotocols=SUBPROTOCOLS,
+            select_subprotocol=self.auth.select_subprotocol,
+            process_request=self.auth.process_request,
+            ssl=ssl_context,
+            ping_interval=self.ping_interval_s,
+            ping_timeout=self.ping_interval_s,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("OCPP central system listening on %s/<charge point id>", self.url)
+
+    async def stop(self) -> None:
+        """Stop accepting, close every connection, store what is queued, stop the tasks."""
+        self.scheduler.shutdown()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        await self.outbox.stop()
+        if self.site_meter is not None:
+            await self.site_meter.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.writer.stop()
+        self.auth.close()
+        log.info("gateway stopped; handling times: %s", self.stats.summary()["all"])
+
+    async def __aenter__(self) -> Gateway:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    async def _handle_connection(self, connection: ServerConnection) -> None:
+        charger = self.auth.accepted.get(connection)
+        if charger is None:  # process_request lets no one through without a charger; be safe anyway
+            await connection.close(1008, "not authenticated")
+            return
+        if connection.subprotocol is None:
+            log.warning("%s offered no ocpp%s subprotocol: closing", charger.id, charger.protocol)
+            await connection.close(1002, f"{charger.id} is registered for {charger.subprotocol}")
+            return
+        charge_point = HANDLER_CLASSES[connection.subprotocol](
+            charger.id, connection, context=self.context, call_timeout_s=self.call_timeout_s
+        )
+        previous = self.registry.add(charge_point)
+        if previous is not None:
+            log.info("%s connected again: closing its previous connection", charger.id)
+            self._spawn(previous.close("replaced by a new connection"))
+        self.writer.put(ChargerConnected(charger.id, now()))
+        log.info("%s connected (%s, %d connected)", charger.id, connection.subprotocol, len(self.registry))
+        try:
+            await charge_point.start()
+        except ConnectionClosed as exc:
+            log.info("%s disconnected (%s)", charger.id, exc.rcvd.code if exc.rcvd else "no close frame")
+        except Exception:
+            log.exception("%s: connection handler failed", charger.id)
+        finally:
+            if self.registry.discard(charge_point):
+                self.writer.put(ChargerDisconnected(charger.id, now()))
+
+    def _on_first_message(self, charge_point: GatewayChargePoint) -> None:
+        # Called from the receive path: only schedule the resync, never send from here.
+        self._spawn(self.outbox.resync(charge_point.id))
+
+    def _spawn(self, coroutine) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _request_replan(self, site_id: str) -> None:
+        """(writer thread) A vehicle plugged in or out: ask the planner to re-plan the site now."""
+        if self.planning is not None:
+            self.planning.request_replan(site_id=site_id, engine=self.engine)

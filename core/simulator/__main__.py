@@ -1,0 +1,139 @@
+"""`python -m core.simulator`: the demo site's chargers and vehicles, speaking OCPP to a central system.
+
+    python -m core.simulator [--url ws://127.0.0.1:9000/ocpp] [--only CP-BUS-01,CP-CAR-01]
+                             [--all-plugged] [--meter-interval 10] [--speed 60] [--ca-file ca.pem]
+
+Every charger of data/demo/site.json connects as "<url>/<charger id>" with its demo password and its
+OCPP version; its home vehicle arrives and leaves at its usual times (site time zone) or, with
+--all-plugged, is plugged in from the start and stays. Runs until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import ssl
+import sys
+import time
+
+from core.clock import clock_from_settings, get_clock, set_clock
+from core.config import get_settings
+from core.demo import read_demo
+from core.simulator.chargepoint import SimCharger, SimulatedChargePoint
+from core.simulator.vehicle import SimVehicle
+
+log = logging.getLogger("core.simulator")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core.simulator", description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--url", help="central system base URL; each charger appends /<id> (default: V2G_GATEWAY_URL)"
+    )
+    parser.add_argument(
+        "--only", help="comma-separated charger ids to simulate (default: all of the demo site)"
+    )
+    parser.add_argument("--all-plugged", action="store_true", help="every vehicle plugged in from the start")
+    parser.add_argument(
+        "--meter-interval", type=float, help="seconds between meter values (default: V2G_METER_INTERVAL_S)"
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        help="clock speed: 60 makes an hour pass in a minute (default: V2G_CLOCK_SPEED)",
+    )
+    parser.add_argument("--ca-file", help="CA certificate(s) to trust for a wss:// central system")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ... (default INFO)")
+    return parser
+
+
+def build_charge_points(
+    *,
+    url: str,
+    only: set[str] | None = None,
+    all_plugged: bool = False,
+    meter_interval_s: float,
+    ssl_context: ssl.SSLContext | None = None,
+    demo_dir=None,
+) -> list[SimulatedChargePoint]:
+    """One SimulatedChargePoint per demo charger (or those in `only`), each with its home vehicle."""
+    demo = read_demo(demo_dir or get_settings().demo_dir)
+    known = {c.id for c in demo.chargers}
+    if only:
+        unknown = sorted(only - known)
+        if unknown:
+            raise SystemExit(
+                f"error: no demo charger {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+            )
+    vehicles = {v.home_charger_id: v for v in demo.vehicles}
+    charge_points = []
+    for charger in demo.chargers:
+        if only and charger.id not in only:
+            continue
+        home = vehicles.get(charger.id)
+        charge_points.append(
+            SimulatedChargePoint(
+                charger=SimCharger.from_demo(charger),
+                vehicle=None if home is None else SimVehicle.from_demo(home, demo.site["timezone"]),
+                url=f"{url.rstrip('/')}/{charger.id}",
+                meter_interval_s=meter_interval_s,
+                presence="plugged" if all_plugged else "schedule",
+                ssl_context=ssl_context,
+            )
+        )
+    return charge_points
+
+
+async def run(charge_points: list[SimulatedChargePoint]) -> None:
+    """Start every charge point and run until SIGTERM/SIGINT, then stop them all."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    for charge_point in charge_points:
+        await charge_point.start()
+    log.info("simulating %d charge points", len(charge_points))
+    await stop.wait()
+    log.info("stopping")
+    await asyncio.gather(*(cp.stop() for cp in charge_points), return_exceptions=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulator until SIGTERM/SIGINT; returns the exit status (0 on a clean stop)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("ocpp").setLevel(logging.WARNING)
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+    settings = get_settings()
+    if args.speed is not None:
+        if args.speed <= 0:
+            print(f"error: --speed must be positive, got {args.speed}", file=sys.stderr)
+            return 2
+        set_clock(
+            clock_from_settings(args.speed, settings.clock_start, settings.clock_anchor_epoch or time.time())
+        )
+    meter_interval_s = args.meter_interval if args.meter_interval is not None else settings.meter_interval_s
+    if meter_interval_s <= 0:
+        print(f"error: --meter-interval must be positive, got {meter_interval_s}", file=sys.stderr)
+        return 2
+    ssl_context = ssl.create_default_context(cafile=args.ca_file) if args.ca_file else None
+    only = {part.strip() for part in args.only.split(",") if part.strip()} if args.only else None
+    charge_points = build_charge_points(
+        url=args.url or settings.gateway_url,
+        only=only,
+        all_plugged=args.all_plugged,
+        meter_interval_s=meter_interval_s,
+        ssl_context=ssl_context,
+    )
+    log.info("clock: %s, now %s", type(get_clock()).__name__, get_clock().now().isoformat())
+    asyncio.run(run(charge_points))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""OpenADR 2.0b (core/gateway/openadr.py): a real openleadr VTN on a free port sends an event to our
+VEN, which stores it as grid signals and opts in; the mapping of each signal kind, updates and
+cancellations, checked without the network."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+pytest.importorskip("openleadr")
+pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.AppKey")
+
+from core import models  # noqa: E402
+from core.db import session_scope  # noqa: E402
+from core.gateway import openadr  # noqa: E402
+from core.telemetry import default_site_id  # noqa: E402
+
+T0 = datetime(2031, 5, 6, 16, 0, tzinfo=UTC)
+
+
+def _event(signals: list[dict], *, status: str = "far", modification: int = 0) -> dict:
+    return {
+        "event_descriptor": {"event_id": "ev-1", "modification_number": modification, "event_status": status},
+        "active_period": {"dtstart": T0, "duration": timedelta(hours=1)},
+        "event_signals": signals,
+    }
+
+
+def _signal(name: str, kind: str, payloads: list[float]) -> dict:
+    return {
+        "signal_name": name,
+        "signal_type": kind,
+        "intervals": [
+            {"uid": k, "duration": timedelta(minutes=30), "signal_payload": p} for k, p in enumerate(payloads)
+        ],
+    }
+
+
+def grid_signals(engine) -> list[models.GridSignal]:
+    with session_scope(engine) as session:
+        return list(
+            session.exec(
+                select(models.GridSignal).where(models.GridSignal.source == "openadr").order_by(models.GridSignal.start)
+            ).all()
+        )
+
+
+def test_mapping_of_dispatch_setpoints_and_bid_prices():
+    # -40 kW in the first half hour: an export request with the bid price 0.35 as reward; +120 kW: an import cap.
+    mapped = openadr.map_event(
+        _event([_signal("LOAD_DISPATCH", "setpoint", [-40, 120]), _signal("BID_PRICE", "price", [0.35, 0.5])])
+    )
+    assert mapped.grid_signals == [
+        {"kind": "export_request", "start": T0, "end": T0 + timedelta(minutes=30), "kw": 40, "reward_per_kwh": 0.35},
+        {"kind": "import_cap", "start": T0 + timedelta(minutes=30), "end": T0 + timedelta(hours=1), "kw": 120, "reward_per_kwh": 0.0},
+    ]  # fmt: skip
+    prices = openadr.map_event(_event([_signal("ELECTRICITY_PRICE", "price", [0.3, 0.2])])).prices
+    assert [(p.start, p.import_price_per_kwh) for p in prices] == [(T0, 0.3), (T0 + timedelta(minutes=30), 0.2)]
+
+
+def test_unknown_signals_opt_out_and_updates_replace_and_cancel_removes(engine):
+    site_id = default_site_id(engine)
+    handler = openadr.make_handler(site_id=site_id, engine=engine)
+    assert asyncio.run(handler(_event([_signal("SIMPLE", "level", [1])]))) == "optOut"
+    assert grid_signals(engine) == []
+    assert asyncio.run(handler(_event([_signal("LOAD_DISPATCH", "setpoint", [-40, -30])]))) == "optIn"
+    assert [s.kw for s in grid_signals(engine)] == [40, 30]
+    assert asyncio.run(handler(_event([_signal("LOAD_DISPATCH", "setpoint", [-25])], modification=1))) == "optIn"
+    assert [(s.kw, s.external_id) for s in grid_signals(engine)] == [(25, "ev-1#0")]
+    assert asyncio.run(handler(_event([], status="cancelled", modification=2))) == "optIn"
+    assert grid_signals(engine) == []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_event_from_a_real_vtn_becomes_an_export_request(engine):
+    from openleadr import OpenADRServer
+
+    site_id = default_site_id(engine)
+    answers: list[str] = []
+
+    async def scenario():
+        port = _free_port()
+        server = OpenADRServer(
+            vtn_id="test-vtn", http_port=port, http_host="127.0.0.1", verify_message_signatures=False,
+            requested_poll_freq=timedelta(seconds=1), show_server_cert_domain=False,
+        )  # fmt: skip
+        server.add_handler("on_create_party_registration", lambda info: ("ven-1", "reg-1"))
+        server.add_event(
+            ven_id="ven-1", signal_name="LOAD_DISPATCH", signal_type="setpoint",
+            intervals=[{"dtstart": T0, "duration": timedelta(minutes=30), "signal_payload": -50.0}],
+            callback=lambda ven_id, event_id, opt_type: answers.append(opt_type), event_id="dso-42",
+        )  # fmt: skip
+        client = openadr.build_ven(
+            vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b", ven_name="v2g-console", site_id=site_id,
+            engine=engine, disable_signature=True, show_fingerprint=False,
+        )  # fmt: skip
+        await server.run()
+        await client.run()
+        try:
+            for _ in range(200):
+                if answers and await asyncio.to_thread(grid_signals, engine):
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            await client.stop()
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    rows = grid_signals(engine)
+    assert [(r.kind, r.kw, r.start, r.end, r.external_id) for r in rows] == [
+        ("export_request", 50.0, T0, T0 + timedelta(minutes=30), "dso-42#0")
+    ]
+    assert answers == ["optIn"]
