@@ -45,6 +45,8 @@ class Settings:
     gateway_url: str = "ws://127.0.0.1:9000/ocpp"
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    openadr_vtn_url: str = ""
+    openadr_ven_name: str = "v2g-console"
     demo: bool = True
     demo_dir: Path = DEMO_DIR
     clock_speed: float = 1.0
@@ -70,6 +72,8 @@ class Settings:
             gateway_url=env("V2G_GATEWAY_URL") or cls.gateway_url,
             tls_cert_file=env("V2G_TLS_CERT_FILE") or "",
             tls_key_file=env("V2G_TLS_KEY_FILE") or "",
+            openadr_vtn_url=env("V2G_OPENADR_VTN_URL") or "",
+            openadr_ven_name=env("V2G_OPENADR_VEN_NAME") or cls.openadr_ven_name,
             demo=_env_bool("V2G_DEMO", cls.demo),
             demo_dir=Path(env("V2G_DEMO_DIR") or cls.demo_dir),
             clock_speed=_env_float("V2G_CLOCK_SPEED", cls.clock_speed),

@@ -46,6 +46,7 @@ PLAN_ACTIONS = (
     "v2g_window.delete",
     "v2g_off.set",
     "site_settings.set",
+    "demand_response.set",
     "override.start",
     "override.cancel",
 )
@@ -625,6 +626,31 @@ def set_site_settings(
     return _audit(
         session, actor=actor, action="site_settings.set", target=f"site:{site.id}",
         before=before, after={k: getattr(site, k) for k in keys}, site_id=site.id,
+    )
+
+
+def set_demand_response_opt_in(*, session: Session, actor: str, opt_in: bool, site_id: str | None = None) -> models.AuditEvent:
+    """Whether the site takes part in the utility's demand-response export requests (OpenADR).
+
+    The VEN answers the next events optIn or optOut as this says; export requests from OpenADR that
+    have not ended yet follow the setting at once, so the next dispatch run plans (or stops planning)
+    for them.
+    """
+    _require_actor(actor)
+    site = _site(session, site_id)
+    before = {"demand_response_opt_in": site.demand_response_opt_in}
+    site.demand_response_opt_in = bool(opt_in)
+    for signal in session.exec(
+        select(models.GridSignal)
+        .where(models.GridSignal.site_id == site.id)
+        .where(models.GridSignal.source == "openadr")
+        .where(models.GridSignal.kind == "export_request")
+        .where(models.GridSignal.end > now())
+    ):
+        signal.opted_in = bool(opt_in)
+    return _audit(
+        session, actor=actor, action="demand_response.set", target=f"site:{site.id}",
+        before=before, after={"demand_response_opt_in": site.demand_response_opt_in}, site_id=site.id,
     )
 
 

@@ -12,6 +12,7 @@ Examples:
                                        [--date-from D --date-to D] [--yes] --actor alice
     python -m core.controls v2g-off (--vehicle V | --charger C) [--on] --actor alice
     python -m core.controls site-settings [--import-kw N] [--export-kw N] [--degradation N] [--interval S] --actor alice
+    python -m core.controls demand-response opt-out --actor alice
     python -m core.controls override VAN-01 pause --minutes 60 --actor alice
     python -m core.controls cancel-override VAN-01 --actor alice
 
@@ -111,6 +112,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--export-kw", type=str, default=None)
     p.add_argument("--degradation", type=str, default=None, help="per kWh discharged")
     p.add_argument("--interval", type=str, default=None, help="dispatch interval in s")
+    p = command("demand-response", "take part in the utility's OpenADR export requests, or not")
+    p.add_argument("choice", choices=("opt-in", "opt-out"))
     p = command("override", "charge_now, pause or discharge_now for a plugged-in vehicle")
     p.add_argument("vehicle")
     p.add_argument("kind", choices=controls.OVERRIDE_KINDS)
@@ -180,6 +183,9 @@ def _run(args, session) -> str:
             dispatch_interval_s=current.dispatch_interval_s if args.interval is None else args.interval,
         )
         return "site settings saved"
+    if c == "demand-response":
+        controls.set_demand_response_opt_in(session=session, actor=actor, site_id=site, opt_in=args.choice == "opt-in")
+        return f"demand response: {args.choice}"
     if c == "override":
         until = now() + timedelta(minutes=args.minutes)
         controls.start_override(session=session, actor=actor, vehicle_id=args.vehicle, kind=args.kind, until=until)

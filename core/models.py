@@ -60,6 +60,9 @@ class Site(SQLModel, table=True):
     # Set by a plug-in, plug-out or operator change; the gateway's scheduler re-plans when it is
     # newer than the last dispatch run.
     replan_requested_at: datetime | None = _utc_field(nullable=True)
+    # Whether the site takes part in the utility's demand-response (OpenADR) export requests: the VEN
+    # answers optIn or optOut as this says, and dispatch plans only for events opted into.
+    demand_response_opt_in: bool = True
 
 
 class Charger(SQLModel, table=True):

@@ -439,6 +439,7 @@ def add_grid_signal(
     actor: str,
     source: str = "operator",
     external_id: str | None = None,
+    opted_in: bool = True,
 ) -> models.GridSignal:
     """Validate and store one import cap or export request, with an audit row."""
     site = _site(session, site_id)
@@ -452,6 +453,7 @@ def add_grid_signal(
         reward_per_kwh=reward_per_kwh,
         source=source,
         external_id=external_id,
+        opted_in=opted_in,
     )
     session.add(signal)
     session.flush()

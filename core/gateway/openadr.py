@@ -7,7 +7,8 @@ What an event's signals become (payloads in kW and per kWh in the site's currenc
   intervals that start at the same time.
 - `ELECTRICITY_PRICE` of type `price`: the import price per kWh of its intervals (stored as prices,
   source "csv" rules apply: 15-minute points, the period replaced).
-Other signals are ignored. The VEN opts in when at least one signal was understood, out otherwise.
+Other signals are ignored. The VEN opts in when at least one signal was understood and the site's
+operator setting `Site.demand_response_opt_in` says so, out otherwise.
 An update (a new modification number) replaces what the event wrote before; a cancelled event
 removes its grid signals. Rows carry source "openadr" and external_id "<event id>#<n>".
 
@@ -90,9 +91,16 @@ def map_event(event: dict) -> MappedEvent:
     return mapped
 
 
-def store_event(mapped: MappedEvent, *, site_id: str, engine: Engine | None = None) -> int:
-    """Replace what the event wrote before with what it says now; returns the grid signals written."""
+def store_event(mapped: MappedEvent, *, site_id: str, engine: Engine | None = None) -> bool:
+    """Replace what the event wrote before with what it says now.
+
+    Returns whether the site opts in (its operator setting `demand_response_opt_in`). An event the
+    site opts out of is still stored, so operators see it, but its export requests are marked not
+    opted in and dispatch does not plan for them; an import cap binds either way.
+    """
     with session_scope(engine) as session:
+        site = session.get(models.Site, site_id)
+        opt_in = bool(site and site.demand_response_opt_in)
         session.exec(
             delete(models.GridSignal)
             .where(models.GridSignal.site_id == site_id)
@@ -100,14 +108,15 @@ def store_event(mapped: MappedEvent, *, site_id: str, engine: Engine | None = No
             .where(col(models.GridSignal.external_id).startswith(f"{mapped.event_id}#"))
         )
         if mapped.cancelled:
-            return 0
+            return opt_in
         for k, s in enumerate(mapped.grid_signals):
             signals.add_grid_signal(
-                session=session, site_id=site_id, actor=ACTOR, source=SOURCE, external_id=f"{mapped.event_id}#{k}", **s
-            )
+                session=session, site_id=site_id, actor=ACTOR, source=SOURCE, external_id=f"{mapped.event_id}#{k}",
+                opted_in=opt_in, **s,
+            )  # fmt: skip
         if mapped.prices:
             signals.save_prices(session=session, site_id=site_id, rows=mapped.prices, actor=ACTOR, source=SOURCE)
-        return len(mapped.grid_signals)
+        return opt_in
 
 
 def make_handler(*, site_id: str, engine: Engine | None = None):
@@ -122,11 +131,11 @@ def make_handler(*, site_id: str, engine: Engine | None = None):
         if not mapped.cancelled and not mapped.grid_signals and not mapped.prices:
             return "optOut"
         try:
-            await asyncio.to_thread(store_event, mapped, site_id=site_id, engine=engine)
+            opt_in = await asyncio.to_thread(store_event, mapped, site_id=site_id, engine=engine)
         except signals.SignalError as exc:
             log.warning("OpenADR event %s refused, opting out: %s", mapped.event_id, exc)
             return "optOut"
-        return "optIn"
+        return "optIn" if opt_in else "optOut"
 
     return on_event
 

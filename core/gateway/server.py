@@ -28,7 +28,7 @@ from core.gateway.handlers_v2 import ChargePoint21, ChargePoint201
 from core.gateway.handlers_v16 import ChargePoint16, TransactionIds
 from core.gateway.outbox import Outbox
 from core.gateway.registry import Registry
-from core.gateway.scheduler import DispatchScheduler, load_planning
+from core.gateway.scheduler import DispatchScheduler, load_planning, site_ids
 from core.gateway.sitemeter import SiteMeter
 from core.gateway.stats import LatencyStats
 from core.gateway.telemetry_writer import (
@@ -71,8 +71,12 @@ class Gateway:
         call_timeout_s: float = 10.0,
         heartbeat_interval_s: int = 300,
         ping_interval_s: float | None = 20.0,
+        openadr_options: dict | None = None,
     ):
         self.settings = settings
+        # Extra openleadr client options (tests: no message signatures on loopback).
+        self.openadr_options = openadr_options or {}
+        self.ven = None
         self.engine = engine or get_engine(settings.database_url)
         self.host = settings.gateway_host if host is None else host
         self.requested_port = settings.gateway_port if port is None else port
@@ -130,6 +134,7 @@ class Gateway:
             self.site_meter.start()
         self.scheduler.start()
         self._spawn(self.stats.watch_loop())
+        await self._start_openadr()
         ssl_context = None
         if self.tls:
             ssl_context = server_tls_context(self.settings.tls_cert_file, self.settings.tls_key_file)
@@ -147,9 +152,29 @@ class Gateway:
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("OCPP central system listening on %s/<charge point id>", self.url)
 
+    async def _start_openadr(self) -> None:
+        """With a VTN configured, the site's OpenADR 2.0b VEN runs on this loop next to the OCPP server."""
+        if not self.settings.openadr_vtn_url:
+            return
+        from core.gateway import openadr
+
+        sites = await asyncio.to_thread(site_ids, self.engine)
+        if not sites:
+            log.warning("OpenADR: no site in the database, VEN not started")
+            return
+        self.ven = openadr.build_ven(
+            vtn_url=self.settings.openadr_vtn_url, ven_name=self.settings.openadr_ven_name, site_id=sites[0],
+            engine=self.engine, **self.openadr_options,
+        )  # fmt: skip
+        await self.ven.run()
+        log.info("OpenADR VEN %r polling %s", self.settings.openadr_ven_name, self.settings.openadr_vtn_url)
+
     async def stop(self) -> None:
         """Stop accepting, close every connection, store what is queued, stop the tasks."""
         self.scheduler.shutdown()
+        if self.ven is not None:
+            await self.ven.stop()
+            self.ven = None
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()

@@ -120,3 +120,64 @@ def test_an_event_from_a_real_vtn_becomes_an_export_request(engine):
         ("export_request", 50.0, T0, T0 + timedelta(minutes=30), "dso-42#0")
     ]
     assert answers == ["optIn"]
+
+
+def _vtn_with_export_request(port: int, answers: list[str], start: datetime):
+    from openleadr import OpenADRServer
+
+    server = OpenADRServer(
+        vtn_id="test-vtn", http_port=port, http_host="127.0.0.1", verify_message_signatures=False,
+        requested_poll_freq=timedelta(seconds=1), show_server_cert_domain=False,
+    )  # fmt: skip
+    server.add_handler("on_create_party_registration", lambda info: ("ven-1", "reg-1"))
+    server.add_event(
+        ven_id="ven-1", signal_name="LOAD_DISPATCH", signal_type="setpoint",
+        intervals=[{"dtstart": start, "duration": timedelta(hours=1), "signal_payload": -40.0}],
+        callback=lambda ven_id, event_id, opt_type: answers.append(opt_type), event_id="dso-77",
+    )  # fmt: skip
+    return server
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("opt_in", [True, False], ids=["operator opts in", "operator opts out"])
+def test_gateway_ven_round_trip_plans_for_the_event_as_the_operator_setting_says(engine, opt_in):
+    """Tried: the gateway started with V2G_OPENADR_VTN_URL pointing at a real openleadr VTN on
+    127.0.0.1 that has a 40 kW export request for the next hour; the site's operator setting opts in
+    or out. The VEN must answer as the setting says, the event must be stored (the Grid page reads
+    these rows), and the next dispatch problem must carry the export request only when opted in."""
+    from core import controls, planning
+    from core.clock import now
+    from tests.gateway.support import gateway_settings, running_gateway
+
+    site_id = default_site_id(engine)
+    with session_scope(engine) as session:
+        controls.set_demand_response_opt_in(session=session, actor="op", opt_in=opt_in, site_id=site_id)
+    start = now().replace(second=0, microsecond=0) + timedelta(minutes=30)
+    answers: list[str] = []
+
+    async def scenario():
+        port = _free_port()
+        server = _vtn_with_export_request(port, answers, start)
+        await server.run()
+        settings = gateway_settings(
+            str(engine.url), openadr_vtn_url=f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b", openadr_ven_name="ven-test"
+        )
+        try:
+            async with running_gateway(
+                engine, settings=settings, openadr_options={"disable_signature": True, "show_fingerprint": False}
+            ):
+                for _ in range(300):
+                    if answers and await asyncio.to_thread(grid_signals, engine):
+                        break
+                    await asyncio.sleep(0.1)
+        finally:
+            await server.stop()
+
+    asyncio.run(asyncio.wait_for(scenario(), 80))
+    assert answers == ["optIn" if opt_in else "optOut"]
+    [row] = grid_signals(engine)
+    assert (row.kind, row.kw, row.opted_in) == ("export_request", 40.0, opt_in)
+    with session_scope(engine) as session:
+        problem = planning.build_problem(session=session, site=session.get(models.Site, site_id), at=now())
+    requests = [s for s in problem.scenario["grid_signals"] if s["kind"] == "export_request"]
+    assert [r["kw"] for r in requests] == ([40.0] if opt_in else [])
