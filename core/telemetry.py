@@ -33,6 +33,7 @@ class SiteInfo:
     default_soc_floor: float
     hard_soc_floor: float
     local_time: datetime
+    demand_response_opt_in: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def site_info(site_id: str | None = None, engine: Engine | None = None) -> SiteI
             default_soc_floor=site.default_soc_floor,
             hard_soc_floor=site.hard_soc_floor,
             local_time=now().astimezone(ZoneInfo(site.timezone)),
+            demand_response_opt_in=site.demand_response_opt_in,
         )
 
 

@@ -15,11 +15,13 @@ from dash import Input, Output, State, callback, dcc, html
 
 from components import ids
 from components.grid import events_table, grid_figure, preview_table, tariff_card, upload_help
-from core import auth, signals, telemetry
+from components.live import poller, register_visibility_gate
+from core import auth, controls, signals, telemetry
 from core.config import get_settings
 from core.db import session_scope
 
 dash.register_page(__name__, path="/grid", name="Grid", order=30)
+register_visibility_gate(ids.GRID_INTERVAL, ids.GRID_TICK)
 
 PREVIEW_ROWS = 10
 UPLOAD_HARD_LIMIT = 4 * signals.MAX_FILE_BYTES
@@ -164,9 +166,14 @@ def layout(**_query):
                 "Dashed prices on a grey band are assumed (no price stored for that time).",
                 className="text-muted",
             ),
-            dcc.Interval(id=ids.GRID_INTERVAL, interval=int(get_settings().poll_interval_s * 1000)),
+            poller(ids.GRID_INTERVAL, ids.GRID_TICK, get_settings().poll_interval_s),
             dcc.Graph(id=ids.GRID_FIGURE, figure=grid_figure(view), config={"displaylogo": False}),
             html.H4("Import caps and export requests"),
+            dbc.Switch(
+                id=ids.GRID_DR_OPT_IN, value=site.demand_response_opt_in,
+                label="Take part in the utility's demand-response export requests (OpenADR opt-in)",
+            ),
+            html.Div(id=ids.GRID_DR_MESSAGE, className="small mb-2"),
             html.Div(
                 events_table(view["events"], site.currency, ids.GRID_EVENTS_TABLE), id=f"{ids.GRID_EVENTS_TABLE}-wrap"
             ),
@@ -184,13 +191,27 @@ def layout(**_query):
 @callback(
     Output(ids.GRID_FIGURE, "figure"),
     Output(f"{ids.GRID_EVENTS_TABLE}-wrap", "children"),
-    Input(ids.GRID_INTERVAL, "n_intervals"),
+    Input(ids.GRID_TICK, "data"),
     prevent_initial_call=True,
 )
 def refresh(_n):
     site_id = telemetry.default_site_id()
     view = signals.grid_view(site_id=site_id)
     return grid_figure(view), events_table(view["events"], view["currency"], ids.GRID_EVENTS_TABLE)
+
+
+@callback(
+    Output(ids.GRID_DR_MESSAGE, "children"),
+    Input(ids.GRID_DR_OPT_IN, "value"),
+    prevent_initial_call=True,
+)
+def set_demand_response(opt_in):
+    actor = auth.require_role("operator")
+    with session_scope() as session:
+        controls.set_demand_response_opt_in(session=session, actor=actor, opt_in=bool(opt_in))
+    return "Opted in: the next events are accepted and planned for." if opt_in else (
+        "Opted out: the next events are declined; open export requests are no longer planned for."
+    )
 
 
 def _parse(contents: str, kind: str, timezone: str):

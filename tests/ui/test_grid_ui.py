@@ -144,3 +144,27 @@ def test_operator_adds_an_export_request_with_the_form(dash_duo):
         )
     ]
     assert dash_duo.get_logs() == []
+
+
+def test_operator_opts_the_site_out_of_demand_response_from_the_grid_page(dash_duo):
+    """Tried: an operator flips the demand-response switch off; the site setting and an audit row follow."""
+    from sqlmodel import select
+
+    from app import app
+    from components import ids
+    from core import models
+    from core.db import session_scope
+    from tests.ui.helpers import start_logged_in
+
+    start_logged_in(dash_duo, app, username="grid-dr-operator", role="operator", path="/grid")
+    switch = dash_duo.wait_for_element(f"#{ids.GRID_DR_OPT_IN}", timeout=15)
+    try:
+        dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", switch)
+        dash_duo.wait_for_contains_text(f"#{ids.GRID_DR_MESSAGE}", "Opted out", timeout=15)
+        with session_scope() as s:
+            assert s.get(models.Site, "depot-ams").demand_response_opt_in is False
+            audit = s.exec(select(models.AuditEvent).where(models.AuditEvent.action == "demand_response.set")).all()[-1]
+            assert (audit.actor, audit.after) == ("grid-dr-operator", {"demand_response_opt_in": False})
+    finally:
+        with session_scope() as s:
+            s.get(models.Site, "depot-ams").demand_response_opt_in = True
