@@ -39,8 +39,8 @@ def build_database(path: Path, vehicles: int, days: int, end: datetime) -> None:
     con.execute("PRAGMA synchronous=OFF")
     con.execute(
         "INSERT INTO site (id, name, timezone, currency, import_limit_kw, export_limit_kw, default_soc_floor, hard_soc_floor,"
-        " degradation_cost_per_kwh, dispatch_interval_s) VALUES ('bench', 'Benchmark depot', 'Europe/Amsterdam', 'EUR',"
-        " 2000, 1000, 0.3, 0.2, 0.04, 60)"
+        " degradation_cost_per_kwh, dispatch_interval_s, demand_response_opt_in) VALUES ('bench', 'Benchmark depot',"
+        " 'Europe/Amsterdam', 'EUR', 2000, 1000, 0.3, 0.2, 0.04, 60, 1)"
     )
     fmt = "%Y-%m-%d %H:%M:%S.%f"
     start = end - timedelta(days=days)
@@ -48,8 +48,8 @@ def build_database(path: Path, vehicles: int, days: int, end: datetime) -> None:
         cid, vid = f"CP-{i:04d}", f"V-{i:04d}"
         con.execute(
             "INSERT INTO charger (id, site_id, protocol, max_charge_kw, max_discharge_kw, efficiency, accepts_negative_limits,"
-            " password_hash, connected, status, last_seen, vendor, model) VALUES (?, 'bench', '2.1', 22, 22, 0.95, 0, '', 1,"
-            " 'Charging', ?, '', '')",
+            " password_hash, connected, status, last_seen, vendor, model, v2g_off) VALUES (?, 'bench', '2.1', 22, 22, 0.95, 0,"
+            " '', 1, 'Charging', ?, '', '', 0)",
             (cid, end.strftime(fmt)),
         )
         con.execute(
@@ -125,13 +125,14 @@ def main() -> int:
     import app  # noqa: F401  (registers the pages)
     from pages import chargers, overview, plan, vehicle, vehicles, wall
 
+    one = f"V-{min(7, args.vehicles - 1):04d}"
     cases = [
         ("overview: first render", lambda: overview.layout(), None),
         ("overview: live update", lambda: overview.refresh(1), True),
         ("vehicles: first render", lambda: vehicles.layout(), None),
         ("vehicles: live update", lambda: vehicles.refresh(1, "all", "risk"), True),
-        ("vehicle page: first render", lambda: vehicle.layout(vehicle_id="V-0007"), None),
-        ("vehicle page: live update", lambda: vehicle.refresh(1, "V-0007"), True),
+        ("vehicle page: first render", lambda: vehicle.layout(vehicle_id=one), None),
+        ("vehicle page: live update", lambda: vehicle.refresh(1, one), True),
         ("chargers: first render", lambda: chargers.layout(), None),
         ("chargers: live update", lambda: chargers.refresh(1), True),
         ("plan: first render", lambda: plan.layout(), None),
