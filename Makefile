@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell sha1sum requirements.txt | cut -c1-12)
 
-.PHONY: run test bench lint browser clean
+.PHONY: run test bench lint test-deps clean
 
 $(STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,17 +17,19 @@ $(STAMP): requirements.txt
 run: $(STAMP)
 	$(PY) app.py
 
-# Debian's chromium + chromium-driver for the browser tests, installed only when missing.
-browser:
-	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+# What the tests need from Debian, installed only when missing: chromium + chromium-driver for the
+# browser tests, the PostgreSQL server for the PostgreSQL test.
+test-deps:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+			|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
-			chromium chromium-driver fonts-dejavu-core >/dev/null; \
+			chromium chromium-driver fonts-dejavu-core postgresql >/dev/null; \
 	fi
 	@chromium --version 2>/dev/null | grep -v 'unexpected operator' || true
 
-test: $(STAMP) browser
+test: $(STAMP) test-deps
 	$(PY) -m pytest -q
 
 bench: $(STAMP)
