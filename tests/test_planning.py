@@ -127,3 +127,17 @@ def test_replan_request_is_seen_once(engine):
     set_clock(FixedClock(T0 + timedelta(seconds=1)))
     planning.run_dispatch(site_id="depot-ams", trigger="plug", engine=engine)
     assert not planning.replan_wanted(site_id="depot-ams", engine=engine)
+
+
+def test_forecast_uses_the_same_weekday_and_time_of_past_weeks_before_the_demo_profile(engine):
+    # Building load 500 kW one and two weeks ago at the horizon's first step; the forecast is their mean.
+    with session_scope(engine) as s:
+        for weeks, load_kw in ((1, 400.0), (2, 600.0)):
+            t = T0 - timedelta(days=7 * weeks) + timedelta(minutes=5)
+            s.add(models.SiteSample(site_id="depot-ams", time=t, building_load_kw=load_kw, pv_kw=10.0, net_import_kw=load_kw - 10))
+    prob = problem(engine)
+    assert prob.scenario["site"]["base_load_kw"][0] == 500.0
+    assert prob.scenario["site"]["pv_kw"][0] == 10.0
+    # Steps without history fall back to the demo profile (real load shapes), and the run says so.
+    assert prob.scenario["site"]["base_load_kw"][1] != 500.0
+    assert prob.forecast_source == "history + demo profile"
