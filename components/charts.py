@@ -62,7 +62,7 @@ def _two_strips(top_title: str, bottom_title: str, top_share: float, *, uirevisi
 def _hline(layout: dict, y: float, colour: str, text: str, yref: str = "y") -> None:
     layout["shapes"].append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": yref, "y0": y, "y1": y,
                              "line": {"color": colour, "dash": "dash", "width": 1.5}})
-    layout["annotations"].append({"xref": "paper", "x": 1, "xanchor": "right", "yref": yref, "y": y, "yanchor": "bottom",
+    layout["annotations"].append({"xref": "paper", "x": 0, "xanchor": "left", "yref": yref, "y": y, "yanchor": "bottom",
                                   "text": text, "showarrow": False, "font": {"color": colour}})
 
 

@@ -76,7 +76,10 @@ def cost_card(site):
     cost, saving = telemetry.today_cost_and_savings(site.id)
     return kpi_card(
         "Cost today", fmt.money(cost, site.currency),
-        detail="—" if saving is None else f"saved {fmt.money(saving, site.currency)} against uncontrolled charging",
+        detail="—" if saving is None else (
+            f"saved {fmt.money(saving, site.currency)} against uncontrolled charging" if saving >= 0
+            else f"{fmt.money(-saving, site.currency)} more than uncontrolled charging"
+        ),
     )
 
 
