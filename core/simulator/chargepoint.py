@@ -27,7 +27,7 @@ import random
 import ssl
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ocpp.exceptions import OCPPError
 from ocpp.routing import on
@@ -272,6 +272,7 @@ class SimulatedChargePoint:
         self._decide(at)
         self._enqueue(_Queued("status", at, extra={"status16": "Preparing", "status2": "Occupied"}))
         reading = self._take_reading(at, context="Transaction.Begin")
+        at = reading.at  # the start is its first reading's instant (see _take_reading)
         self._enqueue(_Queued("start", at, self.transaction_key, reading, seq_no=next(self._seq_no)))
         if self.charger.protocol == "1.6":
             # StartTransaction carries only the energy register: the rest of the first reading
@@ -285,6 +286,7 @@ class SimulatedChargePoint:
     def _end_transaction(self, at: datetime) -> None:
         self.power_kw = 0.0
         reading = self._take_reading(at, context="Transaction.End")
+        at = reading.at  # the stop is its last reading's instant (see _take_reading)
         self._enqueue(_Queued("stop", at, self.transaction_key, reading, seq_no=next(self._seq_no)))
         self._enqueue(_Queued("status", at, extra={"status16": "Available", "status2": "Available"}))
         self.plugged = False
@@ -346,6 +348,13 @@ class SimulatedChargePoint:
         return target
 
     def _take_reading(self, at: datetime, *, context: str = "Sample.Periodic") -> Reading:
+        if self.readings:
+            # OCPP timestamps carry milliseconds, and the central system rightly merges readings of
+            # one charger at one instant (a resent reading). So a reading taken within the same
+            # millisecond as the previous one (a periodic tick just after plug-in, or just before
+            # plug-out, when the loop runs both in one iteration) is stamped 1 ms later; else it
+            # would be merged into the other and look lost.
+            at = max(at, _wire_time(self.readings[-1].at) + timedelta(milliseconds=1))
         reading = Reading(
             at=at,
             power_kw=self.power_kw,
@@ -729,6 +738,11 @@ class _Client21(_Client2x, Client21Base):
 
 def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _wire_time(at: datetime) -> datetime:
+    """`at` as it travels in a message: truncated to the millisecond, as _iso writes it."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
 
 
 def _sampled(reading: Reading) -> list[tuple[str, float, str, str | None]]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from core import models
+from core.clock import FixedClock
 from tests.gateway.support import (
     BY_PROTOCOL,
     DEMO,
@@ -106,3 +109,40 @@ def test_boot_status_meter_values_and_a_whole_transaction_are_stored(engine, pro
         engine, models.ChargingProfileCommand, models.ChargingProfileCommand.charger_id == charger_id
     )
     assert [(c.action, c.status) for c in defaults] == [("default", "Accepted")]
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("protocol", ["1.6", "2.0.1", "2.1"])
+def test_readings_taken_within_one_millisecond_are_all_stored(engine, protocol):
+    """Regression: on a loaded machine the meter tick could run right after plug_in() (or right
+    before unplug()) in the same loop iteration, so two readings shared one wire millisecond and
+    the gateway merged them (as it must a resent one): one sample looked lost. A clock that stands
+    still forces that collision for every reading."""
+    charger_id = BY_PROTOCOL[protocol]
+    clock = FixedClock(datetime(2026, 11, 26, 9, 10, 20, 158_000, tzinfo=UTC))
+
+    async def scenario():
+        async with running_gateway(engine, planning=FakePlanning()) as gateway:
+            sim = simulated(gateway.url, charger_id, clock=clock)
+            await sim.start()
+            await sim.wait_ready()
+            sim.plug_in()
+            await wait_until(lambda: len(sim.readings) >= 4 and sim.transaction_id, what="meter values")
+            sim.unplug()
+            await wait_until(lambda: sim.pending == 0, what="everything sent")
+            await gateway.writer.join()
+            await sim.stop()
+        return sim
+
+    sim = run(scenario())
+    times = [ms(r.at) for r in sim.readings]
+    assert len(set(times)) == len(times)  # one wire instant per reading
+    samples = rows(
+        engine,
+        models.MeterSample,
+        models.MeterSample.charger_id == charger_id,
+        order_by=models.MeterSample.time,
+    )
+    assert [s.time for s in samples] == times
+    (session,) = rows(engine, models.PlugSession, models.PlugSession.charger_id == charger_id)
+    assert (session.started_at, session.ended_at) == (times[0], times[-1])

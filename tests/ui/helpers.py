@@ -31,8 +31,9 @@ def non_local(urls: list[str]) -> list[str]:
     return out
 
 
-def start_logged_in(dash_duo, app, *, username: str, role: str, path: str = "/") -> None:
-    """Start the app and log in through the /login form as `username` (created with `role`), then open `path`."""
+def start_logged_in(dash_duo, app, *, username: str, role: str, path: str = "/") -> str:
+    """Start the app and log in through the /login form as `username` (created with `role`), then open
+    `path`. Returns the server's base URL."""
     from sqlmodel import select
 
     from core import models
@@ -49,5 +50,7 @@ def start_logged_in(dash_duo, app, *, username: str, role: str, path: str = "/")
     dash_duo.find_element("#login-password").send_keys(password)
     dash_duo.find_element("#login-submit").click()
     dash_duo.wait_for_element("#_pages_content", timeout=15)
+    base = dash_duo.server.url.rstrip("/")
     if path != "/":
-        dash_duo.driver.get(dash_duo.server.url + path)
+        dash_duo.driver.get(base + path)
+    return base

@@ -10,39 +10,16 @@ import pandas as pd
 import pytest
 
 from components import ids
+from tests.ui.helpers import start_logged_in
 
 pytestmark = pytest.mark.ui
 
 
-PASSWORD = "ui-test-password-7"
-
-
 def open_logged_in(dash_duo, path: str, role: str = "operator") -> str:
-    """Start the app, log in as an account of `role` (created once in the session database) and open `path`.
-
-    Returns the server's base URL. Works with and without the log-in gate (core/auth.py).
-    """
-    from sqlmodel import select
-
-    from core import models
-    from core.db import session_scope
-    from core.security import hash_password
-
-    username = f"ui-{role}"
-    with session_scope() as session:
-        if session.exec(select(models.User).where(models.User.username == username)).first() is None:
-            session.add(models.User(username=username, role=role, password_hash=hash_password(PASSWORD)))
+    """Start the app, log in as an account of `role` and open `path`; returns the server's base URL."""
     from app import app
 
-    dash_duo.start_server(app, navigate=False)
-    base = dash_duo.server.url.rstrip("/")
-    dash_duo.driver.get(f"{base}/login?next={path}")
-    if dash_duo.driver.find_elements("css selector", "#login-username"):
-        dash_duo.find_element("#login-username").send_keys(username)
-        dash_duo.find_element("#login-password").send_keys(PASSWORD)
-        dash_duo.find_element("#login-submit").click()
-    else:
-        dash_duo.driver.get(base + path)
+    base = start_logged_in(dash_duo, app, username=f"ui-{role}", role=role, path=path)
     dash_duo.wait_for_element("#react-entry-point", timeout=15)
     return base
 

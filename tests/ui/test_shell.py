@@ -7,7 +7,7 @@ import dash
 import pytest
 
 from components import ids
-from tests.ui.helpers import non_local, requested_urls
+from tests.ui.helpers import non_local, requested_urls, start_logged_in
 
 pytestmark = pytest.mark.ui
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.ui
 def test_overview_shows_demo_fleet_and_every_page_opens_offline(dash_duo, artifacts_dir):
     from app import app, nav_pages
 
-    _start_logged_in_as_viewer(dash_duo, app)  # every page needs a log-in (core/auth.py)
+    start_logged_in(dash_duo, app, username="shell-viewer", role="viewer")  # every page needs a log-in
     dash_duo.wait_for_text_to_equal(f"#{ids.OVERVIEW_TITLE}", "Amsterdam West bus & van depot", timeout=15)
     table = dash_duo.find_element(f"#{ids.OVERVIEW_FLEET_TABLE}")
     assert "E-bus 1" in table.text and "Staff car 8" in table.text
@@ -39,31 +39,12 @@ def test_overview_shows_demo_fleet_and_every_page_opens_offline(dash_duo, artifa
     # Pages outside the navbar (the wall display) open by their path.
     for page in dash.page_registry.values():
         if page not in pages:
-            dash_duo.driver.get(dash_duo.server_url + page["relative_path"])
+            dash_duo.driver.get(dash_duo.server.url.rstrip("/") + page["relative_path"])
             dash_duo.wait_for_element("#_pages_content > *", timeout=10)
 
     assert dash_duo.get_logs() == [], "console errors on a page"
     leaving = non_local(requested_urls(dash_duo.driver))
     assert leaving == [], f"requests left 127.0.0.1: {leaving}"
-
-
-def _start_logged_in_as_viewer(dash_duo, app) -> None:
-    """Start the app and log in through the /login form as a viewer (created here), then open /."""
-    from sqlmodel import select
-
-    from core import models
-    from core.db import session_scope
-    from core.security import hash_password
-
-    with session_scope() as session:
-        if session.exec(select(models.User).where(models.User.username == "shell-viewer")).first() is None:
-            session.add(models.User(username="shell-viewer", role="viewer", password_hash=hash_password("shell-viewer-pw")))
-    dash_duo.start_server(app, navigate=False)
-    dash_duo.driver.get(dash_duo.server.url + "/login")
-    dash_duo.wait_for_element("#login-username", timeout=10).send_keys("shell-viewer")
-    dash_duo.find_element("#login-password").send_keys("shell-viewer-pw")
-    dash_duo.find_element("#login-submit").click()
-    dash_duo.server_url = dash_duo.server.url  # opens / and waits for the Dash app
 
 
 def test_offline_check_catches_a_cdn_request():
