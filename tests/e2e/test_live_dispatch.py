@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
-from core import models, planning
+from core import controls, models, planning
 from core.clock import now
 from core.db import session_scope
 from tests.gateway.support import SITE_ID, commands, plugged_in, rows, run, running_gateway, wait_until
@@ -73,14 +73,16 @@ def test_price_spike_discharges_the_bus_and_a_raised_floor_stops_it(engine):
             assert all((s.power_kw or 0) >= 0 for s in rows(engine, models.MeterSample, models.MeterSample.charger_id == "CP-CAR-01"))
             assert car.power_kw >= 0
 
-            # The operator raises the bus's floor above its SoC: no discharge at the next run.
+            # The operator raises the bus's floor above its SoC, through the same service as the
+            # Settings page; the change asks for a re-plan, which runs at once: no more discharge.
             last_command = commands(engine, "CP-BUS-01")[-1].id
             with session_scope(engine) as s:
-                s.get(models.Vehicle, "BUS-01").soc_floor = 0.9
-            await wait_until(lambda: planning.request_replan(site_id=SITE_ID, engine=engine) or True)
+                audit_id = controls.set_soc_floor(session=s, actor="operator-e2e", vehicle_id="BUS-01", floor=0.9).id
             await wait_until(lambda: accepted_dispatch_profile(engine, "CP-BUS-01", last_command), timeout_s=30,
                              what="new bus profile after the floor change")
             await wait_until(lambda: bus.power_kw >= 0, timeout_s=10, what="bus stops discharging")
+            [audit] = rows(engine, models.AuditEvent, models.AuditEvent.id == audit_id)
+            assert audit.after == {"soc_floor": 0.9} and audit.dispatch_run_id is not None, "the run that applied it"
             await bus.stop()
             await car.stop()
 
