@@ -63,6 +63,10 @@ class Site(SQLModel, table=True):
     # Whether the site takes part in the utility's demand-response (OpenADR) export requests: the VEN
     # answers optIn or optOut as this says, and dispatch plans only for events opted into.
     demand_response_opt_in: bool = True
+    # The month's highest 15-minute mean net import so far (for a monthly demand charge), counted
+    # through `month_peak_through`; core.planning keeps it up to date quarter by quarter.
+    month_peak_import_kw: float = 0.0
+    month_peak_through: datetime | None = _utc_field(nullable=True)
 
 
 class Charger(SQLModel, table=True):

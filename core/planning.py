@@ -281,6 +281,35 @@ def _merge_ranges(ranges: list[list[int]]) -> list[list[int]]:
     return merged
 
 
+def month_peak_import_kw(session: Session, site: models.Site, at: datetime) -> float:
+    """The highest 15-minute mean net import of the site's current (local) month up to `at`.
+
+    Kept on the site row and extended by the quarters completed since the last run, so a run reads
+    a few minutes of samples, not the month.
+    """
+    from zoneinfo import ZoneInfo
+
+    local = at.astimezone(ZoneInfo(site.timezone))
+    month_start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(at.tzinfo)
+    if site.month_peak_through is None or site.month_peak_through < month_start:
+        site.month_peak_import_kw, site.month_peak_through = 0.0, month_start
+    through = horizon_start(at)
+    if through > site.month_peak_through:
+        rows = session.exec(
+            select(models.SiteSample.time, models.SiteSample.net_import_kw)
+            .where(models.SiteSample.site_id == site.id)
+            .where(models.SiteSample.time >= site.month_peak_through)
+            .where(models.SiteSample.time < through)
+        ).all()
+        quarters: dict[datetime, list[float]] = {}
+        for t, net_kw in rows:
+            quarters.setdefault(horizon_start(t), []).append(net_kw)
+        means = [sum(v) / len(v) for v in quarters.values()]
+        site.month_peak_import_kw = max([site.month_peak_import_kw, *means])
+        site.month_peak_through = through
+    return site.month_peak_import_kw
+
+
 def build_problem(*, session: Session, site: models.Site, at: datetime) -> Problem:
     """The dispatch problem (a `v2g-scenario/1` document) for the site as the database holds it at `at`."""
     settings = get_settings()
@@ -394,13 +423,24 @@ def build_problem(*, session: Session, site: models.Site, at: datetime) -> Probl
             "base_load_kw": load,
             "pv_kw": pv,
         },
-        "tariff": {"import_price": import_prices, "export_price": export_prices},
+        "tariff": _tariff(session, site, at, import_prices, export_prices),
         "grid_signals": _grid_signals(session, site, start),
         "chargers": scenario_chargers,
         "vehicles": scenario_vehicles,
         "degradation_cost_per_kwh": site.degradation_cost_per_kwh,
     }
     return problem
+
+
+def _tariff(session: Session, site: models.Site, at: datetime, import_prices: list, export_prices: list) -> dict:
+    tariff: dict = {"import_price": import_prices, "export_price": export_prices}
+    rule = session.get(models.Tariff, site.id)
+    if rule is not None and rule.demand_charge_per_kw_month > 0:
+        # A monthly demand charge: raising the month's peak costs the whole monthly rate per kW,
+        # staying under the peak so far costs nothing more (demand_peak_floor_kw, the engine's extension).
+        tariff["demand_charge_per_kw"] = rule.demand_charge_per_kw_month
+        tariff["demand_peak_floor_kw"] = month_peak_import_kw(session, site, at)
+    return tariff
 
 
 # --- running and storing ---------------------------------------------------------------------

@@ -141,3 +141,26 @@ def test_forecast_uses_the_same_weekday_and_time_of_past_weeks_before_the_demo_p
     # Steps without history fall back to the demo profile (real load shapes), and the run says so.
     assert prob.scenario["site"]["base_load_kw"][1] != 500.0
     assert prob.forecast_source == "history + demo profile"
+
+
+def test_monthly_demand_charge_prices_only_a_new_monthly_peak(engine):
+    """Tried: a tariff with 12 EUR per kW of monthly peak; this month's 15-minute means peaked at
+    300 kW (a quarter of 290 and 310 kW readings); the problem charges 12/kW above 300 kW only. A
+    later, higher quarter raises the floor at the next run; last month's samples never count."""
+    def sample(at, kw):
+        s.add(models.SiteSample(site_id="depot-ams", time=at, building_load_kw=kw, net_import_kw=kw))
+
+    with session_scope(engine) as s:
+        s.add(models.Tariff(site_id="depot-ams", name="TOU", demand_charge_per_kw_month=12.0))
+        sample(datetime(2026, 11, 10, 9, 1, tzinfo=UTC), 290.0)
+        sample(datetime(2026, 11, 10, 9, 14, tzinfo=UTC), 310.0)
+        sample(datetime(2026, 10, 20, 9, 0, tzinfo=UTC), 900.0)  # October: another billing month
+    tariff = problem(engine).scenario["tariff"]
+    assert (tariff["demand_charge_per_kw"], tariff["demand_peak_floor_kw"]) == (12.0, 300.0)
+
+    with session_scope(engine) as s:
+        sample(T0 + timedelta(minutes=2), 350.0)
+    set_clock(FixedClock(T0 + timedelta(minutes=16)))
+    with session_scope(engine) as s:
+        tariff = planning.build_problem(session=s, site=s.get(models.Site, "depot-ams"), at=T0 + timedelta(minutes=16)).scenario["tariff"]
+    assert tariff["demand_peak_floor_kw"] == 350.0

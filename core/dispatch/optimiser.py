@@ -234,7 +234,9 @@ class _DispatchModel:
         lp.entries(export_bound, self.export_excess, -1.0)
 
         if scenario.demand_charge_per_kw > 0:  # peak >= import in every step
-            peak = lp.cols(1, 0.0, INF, scenario.demand_charge_per_kw)
+            # A peak below the billing period's peak so far costs nothing more: the peak column starts
+            # there (0 for a plain scenario), so only raising the period's peak is charged.
+            peak = lp.cols(1, scenario.demand_peak_floor_kw, INF, scenario.demand_charge_per_kw)
             peak_rows = lp.rows(n, -INF, 0.0)
             lp.entries(peak_rows, self.site_import, 1.0)
             lp.entries(peak_rows, np.repeat(peak, n), -1.0)

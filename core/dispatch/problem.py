@@ -130,6 +130,9 @@ class Scenario:
     chargers: tuple[Charger, ...]
     vehicles: tuple[Vehicle, ...]
     degradation_cost_per_kwh: float
+    # Extension, not in v2g-scenario/1: the billing period's peak import so far. The demand charge
+    # then prices only a peak above it (a monthly demand charge), see optimiser.
+    demand_peak_floor_kw: float = 0.0
 
     @property
     def dt_h(self) -> float:
@@ -257,6 +260,7 @@ def parse_scenario(doc: Any) -> Scenario:
     import_price = tariff.series("import_price", n)
     export_price = tariff.series("export_price", n)
     demand_charge = tariff.number("demand_charge_per_kw", required=False, minimum=0.0) or 0.0
+    demand_peak_floor = tariff.number("demand_peak_floor_kw", required=False, minimum=0.0) or 0.0
 
     grid_signals = tuple(_grid_signal(item) for item in top.objects("grid_signals", required=False))
     chargers = tuple(_charger(item) for item in top.objects("chargers"))
@@ -291,6 +295,7 @@ def parse_scenario(doc: Any) -> Scenario:
         import_price=import_price,
         export_price=export_price,
         demand_charge_per_kw=demand_charge,
+        demand_peak_floor_kw=demand_peak_floor,
         grid_signals=grid_signals,
         chargers=chargers,
         vehicles=vehicles,
