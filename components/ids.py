@@ -35,6 +35,7 @@ VEHICLES_TABLE = "vehicles-table"
 VEHICLES_BODY = "vehicles-body"
 VEHICLES_FILTER = "vehicles-filter"
 VEHICLES_SORT = "vehicles-sort"
+VEHICLES_PAGE = "vehicles-page"
 VEHICLE_DETAIL_TITLE = "vehicle-detail-title"
 VEHICLE_DETAIL_GRAPH = "vehicle-detail-graph"
 VEHICLE_DETAIL_INFO = "vehicle-detail-info"
@@ -48,6 +49,7 @@ CHARGERS_INTERVAL = "chargers-interval"
 CHARGERS_TICK = "chargers-tick"
 CHARGERS_BODY = "chargers-body"
 CHARGERS_TABLE = "chargers-table"
+CHARGERS_PAGE = "chargers-page"
 
 # Plan
 PLAN_INTERVAL = "plan-interval"
@@ -56,6 +58,7 @@ PLAN_BODY = "plan-body"
 PLAN_HEATMAP = "plan-heatmap"
 PLAN_SHORTFALLS = "plan-shortfalls"
 PLAN_META = "plan-meta"
+PLAN_RUN = "plan-run"
 
 # Wall display
 WALL_INTERVAL = "wall-interval"

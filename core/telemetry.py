@@ -6,10 +6,11 @@ Pages call these functions and hand the plain results to components; nothing her
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast
+from sqlalchemy import String, and_, cast, func
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -221,6 +222,36 @@ def latest_plan(site_id: str, engine: Engine | None = None) -> PlanSummary:
         )
 
 
+RECENT = timedelta(minutes=10)
+
+
+def _latest_samples(session, charger_ids: list[str]) -> dict[str, models.MeterSample]:
+    """Each charger's latest meter sample, in one query over the last few minutes; a charger that
+    has been quiet longer gets its own (indexed) look-up. Hundreds of chargers, one round trip."""
+    if not charger_ids:
+        return {}
+    since = now() - RECENT
+    latest = (
+        select(models.MeterSample.charger_id, func.max(models.MeterSample.time).label("time"))
+        .where(models.MeterSample.charger_id.in_(charger_ids))
+        .where(models.MeterSample.time >= since)
+        .group_by(models.MeterSample.charger_id)
+        .subquery()
+    )
+    found = {
+        s.charger_id: s
+        for s in session.exec(
+            select(models.MeterSample).join(
+                latest, and_(models.MeterSample.charger_id == latest.c.charger_id, models.MeterSample.time == latest.c.time)
+            )
+        )
+    }
+    for charger_id in charger_ids:
+        if charger_id not in found and (sample := _latest_sample(session, charger_id)) is not None:
+            found[charger_id] = sample
+    return found
+
+
 def _latest_sample(session, charger_id: str) -> models.MeterSample | None:
     return session.exec(
         select(models.MeterSample)
@@ -265,16 +296,21 @@ def vehicle_states(
         query = select(models.Vehicle).where(models.Vehicle.site_id == site_id).order_by(models.Vehicle.id)
         if vehicle_id is not None:
             query = query.where(models.Vehicle.id == vehicle_id)
-        for v in session.exec(query):
+        vehicles = session.exec(query).all()
+        latest = _latest_samples(session, [open_sessions[v.id].charger_id for v in vehicles if v.id in open_sessions])
+        for v in vehicles:
             plug = open_sessions.get(v.id)
             charger = chargers.get(plug.charger_id) if plug else chargers.get(v.home_charger_id or "")
             power = Reading(None, None, True)
             soc = Reading(None, None, True)
             if plug:
-                sample = _latest_sample(session, plug.charger_id)
+                sample = latest.get(plug.charger_id)
                 if sample is not None:
                     power = _reading(sample.power_kw, sample.time)
-                soc_sample = _latest_soc_sample(session, plug.charger_id, plug.started_at)
+                if sample is not None and sample.soc is not None and sample.time >= plug.started_at:
+                    soc_sample = sample
+                else:
+                    soc_sample = _latest_soc_sample(session, plug.charger_id, plug.started_at)
                 if soc_sample is not None:
                     soc = _reading(soc_sample.soc, soc_sample.time)
             shortfall = shortfalls.get(v.id, {})
@@ -319,6 +355,7 @@ class SiteSnapshot:
     export_price: float | None
     active_events: list[dict]
     plan: PlanSummary
+    vehicles: list[VehicleState]
 
 
 def _price_now(session, site_id: str, at: datetime) -> models.PricePoint | None:
@@ -379,6 +416,7 @@ def site_snapshot(site_id: str | None = None, engine: Engine | None = None) -> S
         export_price=price.export_price_per_kwh if price else None,
         active_events=active_grid_events(site.id, at, engine),
         plan=plan,
+        vehicles=vehicles,
     )
 
 
@@ -406,18 +444,50 @@ def _frame(rows, columns: list[str]):
     return frame
 
 
-def site_history_frame(site_id: str, *, since: datetime, until: datetime, bucket_minutes: int = 5, session=None):
+SITE_HISTORY_COLUMNS = ["time", "building_load_kw", "pv_kw", "ev_charge_kw", "ev_discharge_kw", "net_import_kw"]
+SETTLED = timedelta(minutes=30)  # history older than this is read once and kept (below)
+
+
+def site_history_frame(site_id: str, *, since: datetime, until: datetime, bucket_minutes: int = 5):
     """Site power averaged per bucket (a pandas DataFrame with a `time` column, UTC).
 
     Columns: building_load_kw, pv_kw, ev_charge_kw, ev_discharge_kw, net_import_kw and `hours`, the
     hours of the bucket that samples cover (for energy sums). Raw samples never reach the browser.
+    The settled part (up to the last half hour) comes from a small per-process cache, so a live
+    update reads only the last half hour of samples.
     """
     import pandas as pd
 
-    def read(s):
+    step = timedelta(minutes=bucket_minutes)
+    since = _floor(since, step)
+    cut = max(since, _floor(until, SETTLED))
+    parts = [_settled_history(site_id, since, cut, bucket_minutes)] if cut > since else []
+    parts.append(_site_history(site_id, cut, until, bucket_minutes))
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=[*SITE_HISTORY_COLUMNS, "hours"])
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].copy()
+
+
+def _floor(at: datetime, step: timedelta) -> datetime:
+    epoch = datetime(2000, 1, 1, tzinfo=at.tzinfo)
+    return at - (at - epoch) % step
+
+
+@lru_cache(maxsize=16)
+def _settled_history(site_id: str, since: datetime, until: datetime, bucket_minutes: int):
+    # Samples older than half an hour no longer change (the site meter writes "now"), so the result
+    # for a given window can be kept; the key moves with the window every few minutes.
+    return _site_history(site_id, since, until, bucket_minutes)
+
+
+def _site_history(site_id: str, since: datetime, until: datetime, bucket_minutes: int):
+    import pandas as pd
+
+    with session_scope() as session:
         # Time as text, parsed by pandas in one vectorised step: row-by-row datetime parsing in the
         # driver dominated the live pages' time (both SQLite and PostgreSQL render it ISO-like, UTC).
-        return s.exec(
+        rows = session.exec(
             select(
                 cast(models.SiteSample.time, String),
                 models.SiteSample.building_load_kw,
@@ -431,16 +501,9 @@ def site_history_frame(site_id: str, *, since: datetime, until: datetime, bucket
             .where(models.SiteSample.time < until)
             .order_by(models.SiteSample.time)
         ).all()
-
-    if session is None:
-        with session_scope() as s:
-            rows = read(s)
-    else:
-        rows = read(session)
-    columns = ["time", "building_load_kw", "pv_kw", "ev_charge_kw", "ev_discharge_kw", "net_import_kw"]
     if not rows:
-        return pd.DataFrame(columns=[*columns, "hours"])
-    frame = _frame(rows, columns)
+        return pd.DataFrame(columns=[*SITE_HISTORY_COLUMNS, "hours"])
+    frame = _frame(rows, SITE_HISTORY_COLUMNS)
     out = frame.set_index("time").resample(f"{bucket_minutes}min").mean().dropna(how="all")
     out["hours"] = bucket_minutes / 60
     return out.reset_index()
@@ -465,19 +528,32 @@ def vehicle_history_frame(charger_id: str, *, since: datetime, until: datetime, 
 
 
 def plan_frame(run_id: int, vehicle_id: str | None = None):
-    """The setpoints of a dispatch run (DataFrame: vehicle_id, step, start, power_kw, soc_end)."""
+    """The setpoints of a dispatch run (DataFrame: start, vehicle_id, step, power_kw, soc_end)."""
+    frame = _run_setpoints(run_id)
+    if vehicle_id:
+        frame = frame[frame["vehicle_id"] == vehicle_id]
+    return frame.copy()
+
+
+@lru_cache(maxsize=4)
+def _run_setpoints(run_id: int):
+    # A finished run's setpoints never change, so they are read once per process.
     import pandas as pd
 
+    columns = ["start", "vehicle_id", "step", "power_kw", "soc_end"]
     with session_scope() as session:
-        query = select(
-            models.Setpoint.vehicle_id, models.Setpoint.step, models.Setpoint.start, models.Setpoint.power_kw, models.Setpoint.soc_end
-        ).where(models.Setpoint.run_id == run_id)
-        if vehicle_id:
-            query = query.where(models.Setpoint.vehicle_id == vehicle_id)
-        rows = session.exec(query.order_by(models.Setpoint.vehicle_id, models.Setpoint.step)).all()
-    frame = pd.DataFrame(rows, columns=["vehicle_id", "step", "start", "power_kw", "soc_end"])
-    if not frame.empty:
-        frame["start"] = pd.to_datetime(frame["start"], utc=True)
+        rows = session.exec(
+            select(
+                cast(models.Setpoint.start, String), models.Setpoint.vehicle_id, models.Setpoint.step,
+                models.Setpoint.power_kw, models.Setpoint.soc_end,
+            )
+            .where(models.Setpoint.run_id == run_id)
+            .order_by(models.Setpoint.vehicle_id, models.Setpoint.step)
+        ).all()  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame(dict(zip(columns, zip(*rows, strict=True), strict=True)))
+    frame["start"] = pd.to_datetime(frame["start"], utc=True, format="ISO8601")
     return frame
 
 
@@ -511,31 +587,47 @@ def _setpoint_at(schedule: list, at: datetime) -> float | None:
     return value
 
 
+def _recent_samples(session, charger_ids: list[str], count: int) -> dict[str, list[models.MeterSample]]:
+    """Each charger's newest `count` samples of the last minute (or few meter intervals), newest first."""
+    from core.config import get_settings
+
+    since = now() - timedelta(seconds=max(60.0, (count + 1) * get_settings().meter_interval_s))
+    out: dict[str, list[models.MeterSample]] = {}
+    for s in session.exec(
+        select(models.MeterSample)
+        .where(models.MeterSample.charger_id.in_(charger_ids))
+        .where(models.MeterSample.time >= since)
+        .order_by(models.MeterSample.charger_id, models.MeterSample.time.desc())
+    ):
+        newest = out.setdefault(s.charger_id, [])
+        if len(newest) < count:
+            newest.append(s)
+    return out
+
+
+def _latest_commands(session, charger_ids: list[str], status: str | None = None) -> dict[str, models.ChargingProfileCommand]:
+    """Each charger's latest charging-profile command (with `status`, when given)."""
+    command = models.ChargingProfileCommand
+    latest = select(func.max(command.id)).where(command.charger_id.in_(charger_ids)).group_by(command.charger_id)
+    if status is not None:
+        latest = latest.where(command.status == status)
+    return {c.charger_id: c for c in session.exec(select(command).where(command.id.in_(latest)))}
+
+
 def charger_states(site_id: str, engine: Engine | None = None) -> list[ChargerState]:
     """Every charger: connection, status, power, the last profile sent and its answer, and whether
     it ignores its profile (metered power far from the setpoint over the last few samples)."""
     states = []
     with session_scope(engine) as session:
-        for c in session.exec(select(models.Charger).where(models.Charger.site_id == site_id).order_by(models.Charger.id)):
-            samples = session.exec(
-                select(models.MeterSample)
-                .where(models.MeterSample.charger_id == c.id)
-                .order_by(models.MeterSample.time.desc())
-                .limit(IGNORE_SAMPLES)
-            ).all()
-            command = session.exec(
-                select(models.ChargingProfileCommand)
-                .where(models.ChargingProfileCommand.charger_id == c.id)
-                .order_by(models.ChargingProfileCommand.id.desc())
-                .limit(1)
-            ).first()
-            accepted = session.exec(
-                select(models.ChargingProfileCommand)
-                .where(models.ChargingProfileCommand.charger_id == c.id)
-                .where(models.ChargingProfileCommand.status == "Accepted")
-                .order_by(models.ChargingProfileCommand.id.desc())
-                .limit(1)
-            ).first()
+        chargers = session.exec(select(models.Charger).where(models.Charger.site_id == site_id).order_by(models.Charger.id)).all()
+        ids = [c.id for c in chargers]
+        latest = _latest_samples(session, ids)
+        recent = _recent_samples(session, ids, IGNORE_SAMPLES)
+        last_command = _latest_commands(session, ids)
+        last_accepted = _latest_commands(session, ids, status="Accepted")
+        for c in chargers:
+            samples = recent.get(c.id, [])
+            command, accepted = last_command.get(c.id), last_accepted.get(c.id)
             tolerance_kw = max(2.0, 0.1 * c.max_charge_kw)
             ignores = False
             if accepted and accepted.schedule and len(samples) == IGNORE_SAMPLES:
@@ -556,7 +648,7 @@ def charger_states(site_id: str, engine: Engine | None = None) -> list[ChargerSt
                 note = f"discharge via negative limits (OCPP {c.protocol}, vendor)"
             else:
                 note = f"charge only: OCPP {c.protocol} has no standard discharge"
-            latest = samples[0] if samples else None
+            newest = latest.get(c.id)
             states.append(
                 ChargerState(
                     charger_id=c.id,
@@ -564,7 +656,7 @@ def charger_states(site_id: str, engine: Engine | None = None) -> list[ChargerSt
                     connected=c.connected,
                     status=c.status,
                     last_seen=c.last_seen,
-                    power_kw=_reading(latest.power_kw, latest.time) if latest else Reading(None, None, True),
+                    power_kw=_reading(newest.power_kw, newest.time) if newest else Reading(None, None, True),
                     max_charge_kw=c.max_charge_kw,
                     max_discharge_kw=c.max_discharge_kw,
                     discharge_note=note,

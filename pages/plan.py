@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html
+from dash import Input, Output, State, callback, dcc, html, no_update
 
 from components import format as fmt
 from components import ids
@@ -22,6 +22,7 @@ def layout(**_query):
         [
             poller(ids.PLAN_INTERVAL, ids.PLAN_TICK, max(get_settings().poll_interval_s, 15)),
             html.H2("Dispatch plan"),
+            dcc.Store(id=ids.PLAN_RUN, data=None),
             html.Div(body(), id=ids.PLAN_BODY),
         ]
     )
@@ -71,6 +72,16 @@ def body():
     ])
 
 
-@callback(Output(ids.PLAN_BODY, "children"), Input(ids.PLAN_TICK, "data"), prevent_initial_call=True)
-def refresh(_tick):
-    return body()
+@callback(
+    Output(ids.PLAN_BODY, "children"),
+    Output(ids.PLAN_RUN, "data"),
+    Input(ids.PLAN_TICK, "data"),
+    State(ids.PLAN_RUN, "data"),
+    prevent_initial_call=True,
+)
+def refresh(_tick, shown_run_id):
+    # The page changes only with a new dispatch run: between runs an update costs one small query.
+    run_id = telemetry.latest_plan(telemetry.default_site_id()).run_id
+    if run_id is not None and run_id == shown_run_id:
+        return no_update, no_update
+    return body(), run_id

@@ -45,24 +45,32 @@ def layout(**_query):
                 ],
                 className="mb-2",
             ),
-            html.Div(body("all", "risk"), id=ids.VEHICLES_BODY),
+            html.Div(id=ids.VEHICLES_BODY),
+            dbc.Pagination(id=ids.VEHICLES_PAGE, max_value=1, active_page=1, fully_expanded=False, className="mt-2"),
         ]
     )
 
 
-def body(show: str, sort: str):
+PAGE_SIZE = 50  # rows per page: a 200-vehicle depot stays one screen and a small update
+
+
+def body(show: str, sort: str, page: int):
     site = telemetry.site_info()
     states = [s for s in telemetry.vehicle_states(site.id) if FILTERS.get(show, FILTERS["all"])(s)]
     states.sort(key=SORTS.get(sort, SORTS["risk"]))
-    return vehicles_table(states, site.timezone, ids.VEHICLES_TABLE)
+    pages = max(1, -(-len(states) // PAGE_SIZE))
+    page = min(max(1, page or 1), pages)
+    shown = states[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    return vehicles_table(shown, site.timezone, ids.VEHICLES_TABLE), pages
 
 
 @callback(
     Output(ids.VEHICLES_BODY, "children"),
+    Output(ids.VEHICLES_PAGE, "max_value"),
     Input(ids.VEHICLES_TICK, "data"),
     Input(ids.VEHICLES_FILTER, "value"),
     Input(ids.VEHICLES_SORT, "value"),
-    prevent_initial_call=True,
+    Input(ids.VEHICLES_PAGE, "active_page"),
 )
-def refresh(_tick, show, sort):
-    return body(show, sort)
+def refresh(_tick, show, sort, page):
+    return body(show, sort, page)

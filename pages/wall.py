@@ -58,7 +58,7 @@ def body(snap):
     site = snap.site
     net = snap.net_import_kw.value
     share = None if net is None else net / site.import_limit_kw
-    risks = [v for v in telemetry.vehicle_states(site.id, plan=snap.plan) if v.at_risk]
+    risks = [v for v in snap.vehicles if v.at_risk]
     events = snap.active_events
     return html.Div(
         [
