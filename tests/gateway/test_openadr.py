@@ -11,13 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-pytest.importorskip("openleadr")
-pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.AppKey")
+from core import models
+from core.db import session_scope
+from core.gateway import openadr
+from core.telemetry import default_site_id
 
-from core import models  # noqa: E402
-from core.db import session_scope  # noqa: E402
-from core.gateway import openadr  # noqa: E402
-from core.telemetry import default_site_id  # noqa: E402
+pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.AppKey")
 
 T0 = datetime(2031, 5, 6, 16, 0, tzinfo=UTC)
 

@@ -38,7 +38,8 @@ def node() -> str:
     """The node executable, with tests/interop/node_modules installed."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
-        pytest.skip("Node.js and npm are needed for the interop test")
+        # Node.js 20 and npm come with this kind of machine; a missing one must fail, not pass silently.
+        pytest.fail("Node.js and npm are needed for the interop test (install Debian's nodejs and npm)")
     if not (INTEROP / "node_modules" / "ocpp-rpc").is_dir():
         result = subprocess.run(
             [npm, "ci", "--no-audit", "--no-fund"], cwd=INTEROP, capture_output=True, text=True, timeout=600
