@@ -161,12 +161,6 @@ def local_datetime(site_timezone: str, day: date, hhmm: str) -> datetime:
     return as_utc(local)
 
 
-def effective_floor(vehicle: models.Vehicle, site: models.Site) -> float:
-    """Own floor, else the fleet default, never below the hard floor (same rule as core.planning)."""
-    own = vehicle.soc_floor if vehicle.soc_floor is not None else site.default_soc_floor
-    return max(own, site.hard_soc_floor)
-
-
 def _targets(session: Session, vehicle: models.Vehicle) -> list[float]:
     """Every target SoC the vehicle may be asked to reach: its own and its schedule's."""
     targets = [vehicle.target_soc]
@@ -319,7 +313,7 @@ def set_target(*, session: Session, actor: str, vehicle_id: str, target: float) 
     vehicle = _vehicle(session, vehicle_id, errors)
     value = _soc(errors, "target", target)
     if vehicle is not None and value is not None:
-        floor = effective_floor(vehicle, session.get(models.Site, vehicle.site_id))
+        floor = models.effective_soc_floor(vehicle, session.get(models.Site, vehicle.site_id))
         if value < floor:
             errors.add("target", f"must not be below the floor ({floor:.0%})")
     errors.raise_if_any()
@@ -355,7 +349,7 @@ def set_departure_schedule(
     at = _hhmm(errors, "departure_time", departure_time)
     value = _soc(errors, "target", target)
     if vehicle is not None and value is not None:
-        floor = effective_floor(vehicle, session.get(models.Site, vehicle.site_id))
+        floor = models.effective_soc_floor(vehicle, session.get(models.Site, vehicle.site_id))
         if value < floor:
             errors.add("target", f"must not be below the floor ({floor:.0%})")
     errors.raise_if_any()
@@ -399,7 +393,7 @@ def set_departure_override(
         errors.add("departs_at", "at most 14 days ahead")
     value = _soc(errors, "target", target, required=False)
     if vehicle is not None and value is not None:
-        floor = effective_floor(vehicle, session.get(models.Site, vehicle.site_id))
+        floor = models.effective_soc_floor(vehicle, session.get(models.Site, vehicle.site_id))
         if value < floor:
             errors.add("target", f"must not be below the floor ({floor:.0%})")
     errors.raise_if_any()
@@ -776,7 +770,7 @@ def settings_snapshot(session: Session, site_id: str | None = None) -> dict:
         },
         "vehicles": [
             {
-                "id": v.id, "name": v.name, "soc_floor": v.soc_floor, "effective_floor": effective_floor(v, site),
+                "id": v.id, "name": v.name, "soc_floor": v.soc_floor, "effective_floor": models.effective_soc_floor(v, site),
                 "target_soc": v.target_soc, "usual_departure": v.usual_departure, "v2g_allowed": v.v2g_allowed,
                 "schedule": schedules.get(v.id), "plugged": open_plug(session, v.id) is not None,
             }

@@ -12,6 +12,7 @@ import csv
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -247,6 +248,17 @@ def read_demo(demo_dir: Path) -> DemoSite:
     site, windows, chargers, vehicles = read_site_file(demo_dir / "site.json")
     profile = read_profile_file(demo_dir / "profile.csv", site["timezone"])
     return DemoSite(site=site, v2g_windows=windows, chargers=chargers, vehicles=vehicles, profile=profile)
+
+
+def demo_profile(demo_dir: Path) -> DemoProfile:
+    """The demo week's profile, read again only when the files change (dispatch asks every minute)."""
+    stamps = tuple((demo_dir / name).stat().st_mtime_ns for name in ("site.json", "profile.csv"))
+    return _cached_profile(str(demo_dir), stamps)
+
+
+@lru_cache(maxsize=4)
+def _cached_profile(demo_dir: str, _stamps: tuple) -> DemoProfile:
+    return read_demo(Path(demo_dir)).profile
 
 
 def _price_points(demo: DemoSite, around: datetime) -> list[models.PricePoint]:

@@ -69,6 +69,12 @@ class Site(SQLModel, table=True):
     month_peak_through: datetime | None = _utc_field(nullable=True)
 
 
+def effective_soc_floor(vehicle: Vehicle, site: Site) -> float:
+    """The vehicle's own floor, else the fleet default, never below the site's hard floor."""
+    own = vehicle.soc_floor if vehicle.soc_floor is not None else site.default_soc_floor
+    return max(own, site.hard_soc_floor)
+
+
 class Charger(SQLModel, table=True):
     """A charge point, known by its OCPP identity."""
 

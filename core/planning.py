@@ -99,12 +99,6 @@ def _next_local_time(after: datetime, hhmm: str, timezone: str) -> datetime:
     return candidate.astimezone(after.tzinfo)
 
 
-def effective_soc_floor(vehicle: models.Vehicle, site: models.Site) -> float:
-    """The vehicle's own floor, else the fleet default, never below the site's hard floor."""
-    own = vehicle.soc_floor if vehicle.soc_floor is not None else site.default_soc_floor
-    return max(own, site.hard_soc_floor)
-
-
 def _latest_soc(session: Session, plug: models.PlugSession) -> tuple[float | None, datetime | None]:
     sample = session.exec(
         select(models.MeterSample)
@@ -313,11 +307,9 @@ def month_peak_import_kw(session: Session, site: models.Site, at: datetime) -> f
 def build_problem(*, session: Session, site: models.Site, at: datetime) -> Problem:
     """The dispatch problem (a `v2g-scenario/1` document) for the site as the database holds it at `at`."""
     settings = get_settings()
-    profile = None
-    if settings.demo:
-        from core.demo import read_demo
+    from core.signals import demo_profile
 
-        profile = read_demo(settings.demo_dir).profile
+    profile = demo_profile()
     start = horizon_start(at)
     step_s = STEP_MINUTES * 60
     import_prices, export_prices, assumed = _prices(session, site, start, profile)
@@ -344,7 +336,7 @@ def build_problem(*, session: Session, site: models.Site, at: datetime) -> Probl
         vehicle = session.get(models.Vehicle, plug.vehicle_id)
         charger = chargers[plug.charger_id]
         seen_chargers.add(charger.id)
-        floor = effective_soc_floor(vehicle, site)
+        floor = models.effective_soc_floor(vehicle, site)
         soc, soc_time = _latest_soc(session, plug)
         soc_known = soc is not None and soc_time is not None and at - soc_time <= stale_after
         if not soc_known:
@@ -456,9 +448,10 @@ def _compress(start: datetime, powers: list[float]) -> list[list]:
     return periods
 
 
-def _power_at(schedule: list[list], at: datetime) -> float | None:
+def schedule_power_at(schedule: list[list] | None, at: datetime) -> float | None:
+    """The power a stored setpoint schedule ([[start ISO, kW], ...]) gives at `at` (None before it starts)."""
     value = None
-    for start_iso, power_kw in schedule:
+    for start_iso, power_kw in schedule or []:
         if datetime.fromisoformat(start_iso) <= at:
             value = power_kw
         else:
@@ -472,7 +465,7 @@ def plan_changed(previous: list[list], new: list[list], start: datetime) -> bool
         return True
     for k in range(HORIZON_STEPS):
         t = start + timedelta(minutes=STEP_MINUTES * k)
-        old, fresh = _power_at(previous, t), _power_at(new, t)
+        old, fresh = schedule_power_at(previous, t), schedule_power_at(new, t)
         if old is None or fresh is None or abs(old - fresh) > CHANGE_THRESHOLD_KW:
             return True
     return False

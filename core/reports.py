@@ -81,12 +81,6 @@ def _floor(t: datetime) -> datetime:
     return t.replace(minute=t.minute - t.minute % 15, second=0, microsecond=0)
 
 
-def _soc_floor(vehicle: models.Vehicle, site: models.Site) -> float:
-    # The same rule as core.planning.effective_soc_floor.
-    own = vehicle.soc_floor if vehicle.soc_floor is not None else site.default_soc_floor
-    return max(own, site.hard_soc_floor)
-
-
 # --- the intervals shared by several reports ------------------------------------------------
 
 
@@ -245,7 +239,7 @@ def sessions(ctx: Context) -> pd.DataFrame:
             shortfall = round(short * vehicle.battery_kwh, 3) if met == "no" else 0.0
         below = 0.0
         if vehicle is not None:
-            floor = _soc_floor(vehicle, ctx.site)
+            floor = models.effective_soc_floor(vehicle, ctx.site)
             end = plug.ended_at or now()
             for k, s in enumerate(samples):
                 if s.soc is not None and s.soc < floor - 1e-9 and (s.power_kw or 0.0) < 0:

@@ -663,9 +663,9 @@ def demo_profile():
     settings = get_settings()
     if not settings.demo:
         return None
-    from core.demo import read_demo
+    from core.demo import demo_profile as read_profile
 
-    return read_demo(settings.demo_dir).profile
+    return read_profile(settings.demo_dir)
 
 
 def price_steps(session: Session, site: models.Site, start: datetime, steps: int, profile=None) -> list[PriceStep]:

@@ -17,6 +17,7 @@ from sqlmodel import select
 from core import models
 from core.clock import now
 from core.db import session_scope
+from core.planning import schedule_power_at
 
 
 class NoSiteError(LookupError):
@@ -101,7 +102,7 @@ def fleet(site_id: str | None = None, engine: Engine | None = None) -> list[Flee
                     name=v.name,
                     kind=v.kind,
                     battery_kwh=v.battery_kwh,
-                    soc_floor=v.soc_floor if v.soc_floor is not None else site.default_soc_floor,
+                    soc_floor=models.effective_soc_floor(v, site),
                     target_soc=v.target_soc,
                     usual_arrival=v.usual_arrival,
                     usual_departure=v.usual_departure,
@@ -323,7 +324,7 @@ def vehicle_states(
                     battery_kwh=v.battery_kwh,
                     soc=soc,
                     soc_source="meter" if soc.value is not None else "none",
-                    soc_floor=max(v.soc_floor if v.soc_floor is not None else site.default_soc_floor, site.hard_soc_floor),
+                    soc_floor=models.effective_soc_floor(v, site),
                     target_soc=v.target_soc,
                     plugged=plug is not None,
                     charger_id=charger.id if charger else None,
@@ -577,16 +578,6 @@ class ChargerState:
 IGNORE_SAMPLES = 3  # consecutive samples far from the setpoint before a charger is flagged
 
 
-def _setpoint_at(schedule: list, at: datetime) -> float | None:
-    value = None
-    for start_iso, power_kw in schedule or []:
-        if datetime.fromisoformat(start_iso) <= at:
-            value = power_kw
-        else:
-            break
-    return value
-
-
 def _recent_samples(session, charger_ids: list[str], count: int) -> dict[str, list[models.MeterSample]]:
     """Each charger's newest `count` samples of the last minute (or few meter intervals), newest first."""
     from core.config import get_settings
@@ -633,7 +624,7 @@ def charger_states(site_id: str, engine: Engine | None = None) -> list[ChargerSt
             if accepted and accepted.schedule and len(samples) == IGNORE_SAMPLES:
                 gaps = []
                 for s in samples:
-                    target = _setpoint_at(accepted.schedule, s.time)
+                    target = schedule_power_at(accepted.schedule, s.time)
                     if target is None or s.power_kw is None or accepted.answered_at is None or s.time < accepted.answered_at:
                         break
                     # A vehicle may take less than allowed (full battery): only more than the setpoint, or
@@ -662,7 +653,7 @@ def charger_states(site_id: str, engine: Engine | None = None) -> list[ChargerSt
                     discharge_note=note,
                     last_command_status=command.status if command else "none",
                     last_command_at=(command.answered_at or command.sent_at or command.created_at) if command else None,
-                    setpoint_kw=_setpoint_at(command.schedule, now()) if command else None,
+                    setpoint_kw=schedule_power_at(command.schedule, now()) if command else None,
                     ignores_profile=ignores,
                 )
             )
