@@ -20,7 +20,7 @@ from core import controls, dispatch, models
 from core.clock import now
 from core.config import get_settings
 from core.db import session_scope
-from core.gateway.profiles import build_charging_profile
+from core.charging_profiles import build_charging_profile
 from core.windows import Window, allowed_steps, step_ranges
 
 STEP_MINUTES = 15

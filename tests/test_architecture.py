@@ -68,9 +68,9 @@ def test_nothing_imports_gateway_or_simulator_but_their_entry_points():
         p for p in python_files("core") + python_files("pages") + python_files("components")
         if "gateway" not in p.parts and "simulator" not in p.parts
     ]
-    # core/gateway/profiles.py is pure (no ocpp import) and is the one place that builds charging
+    # core/charging_profiles.py is pure (no ocpp import) and is the one place that builds charging
     # profiles; core/planning uses it to fill the outbox (see ARCHITECTURE.md note in README).
-    found = [o for o in offending(outside, ("core.gateway", "core.simulator")) if "core.gateway.profiles" not in o]
+    found = [o for o in offending(outside, ("core.gateway", "core.simulator")) if "core.charging_profiles" not in o]
     assert found == []
 
 

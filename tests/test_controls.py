@@ -24,19 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _planning():
-    """core.planning; its import of core.gateway.profiles (another issue, maybe not merged yet) is
+    """core.planning; its import of core.charging_profiles (another issue, maybe not merged yet) is
     stubbed when missing, since only build_problem is used here."""
     try:
-        importlib.util.find_spec("core.gateway.profiles")
+        importlib.util.find_spec("core.charging_profiles")
         missing = False
     except ModuleNotFoundError:
         missing = True
-    if missing and "core.gateway.profiles" not in sys.modules:
+    if missing and "core.charging_profiles" not in sys.modules:
         gateway = types.ModuleType("core.gateway")
         gateway.__path__ = []
-        profiles = types.ModuleType("core.gateway.profiles")
+        profiles = types.ModuleType("core.charging_profiles")
         profiles.build_charging_profile = lambda **kwargs: {}
-        sys.modules["core.gateway"], sys.modules["core.gateway.profiles"] = gateway, profiles
+        sys.modules["core.gateway"], sys.modules["core.charging_profiles"] = gateway, profiles
     import core.planning
 
     return core.planning

@@ -30,7 +30,7 @@ from sqlmodel import select
 
 from core import models
 from core.db import session_scope
-from core.gateway.profiles import PROTOCOLS
+from core.charging_profiles import PROTOCOLS
 from core.security import hash_password, verify_password
 
 log = logging.getLogger(__name__)

@@ -214,7 +214,7 @@ class GatewayChargePoint:
     async def send_command(self, *, action: str, payload: dict) -> CommandAnswer:
         """Send SetChargingProfile ("set", "default") or ClearChargingProfile ("clear") and return the answer.
 
-        `payload` is the camelCase wire form (core.gateway.profiles). Never call this from inside a
+        `payload` is the camelCase wire form (core.charging_profiles). Never call this from inside a
         message handler: the answer arrives through the receive loop that the handler is blocking.
         """
         action_name = "ClearChargingProfile" if action == "clear" else "SetChargingProfile"

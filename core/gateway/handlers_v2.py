@@ -1,7 +1,7 @@
 """OCPP 2.0.1 and 2.1: the handlers of the central system, shared (the messages used have the same shape).
 
 Thin, like 1.6: parse, queue an event, answer at once. 2.1 adds V2X fields to NotifyEVChargingNeeds
-(read here when present) and to the charging profiles we send (core.gateway.profiles).
+(read here when present) and to the charging profiles we send (core.charging_profiles).
 """
 
 from __future__ import annotations

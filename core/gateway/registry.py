@@ -39,11 +39,11 @@ class Registry:
         return sorted(self._by_id)
 
     async def set_charging_profile(self, charger_id: str, payload: dict) -> CommandAnswer:
-        """SetChargingProfile on a charger (payload in wire form, from core.gateway.profiles)."""
+        """SetChargingProfile on a charger (payload in wire form, from core.charging_profiles)."""
         return await self.send(charger_id, action="set", payload=payload)
 
     async def clear_charging_profile(self, charger_id: str, payload: dict) -> CommandAnswer:
-        """ClearChargingProfile on a charger (payload in wire form, from core.gateway.profiles)."""
+        """ClearChargingProfile on a charger (payload in wire form, from core.charging_profiles)."""
         return await self.send(charger_id, action="clear", payload=payload)
 
     async def send(self, charger_id: str, *, action: str, payload: dict) -> CommandAnswer:

@@ -1,4 +1,4 @@
-"""core.gateway.profiles: setpoint schedule -> SetChargingProfile payloads, checked against the OCPP schemas.
+"""core.charging_profiles: setpoint schedule -> SetChargingProfile payloads, checked against the OCPP schemas.
 
 Each payload goes through exactly what the gateway does before sending: the library's request class
 built from the snake_case keys, converted back to camelCase and validated against the official
@@ -19,8 +19,8 @@ from ocpp.v16 import call as call16
 from ocpp.v21 import call as call21
 from ocpp.v201 import call as call201
 
-from core.gateway import profiles
-from core.gateway.profiles import (
+from core import charging_profiles as profiles
+from core.charging_profiles import (
     ProfileError,
     build_charging_profile,
     clear_charging_profile,

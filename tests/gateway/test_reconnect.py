@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 
 from core import models
 from core.clock import now
-from core.gateway.profiles import build_charging_profile
+from core.charging_profiles import build_charging_profile
 from tests.gateway.support import (
     DEMO,
     add_command,

@@ -29,6 +29,8 @@ import math
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from core.rules.discharge import protocol_can_discharge
+
 PROTOCOLS = ("1.6", "2.0.1", "2.1")
 
 # Stack levels: the safe default lies underneath everything the dispatch sends, so that when a
@@ -60,9 +62,7 @@ def discharge_allowed(*, protocol: str, max_discharge_kw: float, accepts_negativ
     OCPP 2.1 has standard discharge; 1.6 and 2.0.1 only where the charger is registered as
     accepting negative limits; a one-way charger (max_discharge_kw 0) never.
     """
-    if max_discharge_kw <= 0:
-        return False
-    return protocol == "2.1" or accepts_negative_limits
+    return max_discharge_kw > 0 and protocol_can_discharge(protocol, accepts_negative_limits=accepts_negative_limits)
 
 
 def build_charging_profile(
