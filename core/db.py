@@ -81,3 +81,10 @@ def dispose_engines() -> None:
     for engine in _engines.values():
         engine.dispose()
     _engines.clear()
+
+
+def run_in_transaction(fn, /, *args, engine: Engine | None = None, **kwargs):
+    """`fn(*args, session=..., **kwargs)` in one transaction of its own: committed when it returns,
+    rolled back when it raises. For pages and command lines, which hold no session themselves."""
+    with session_scope(engine) as session:
+        return fn(*args, session=session, **kwargs)
