@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Column, DateTime, Index, TypeDecorator, UniqueConst
 from sqlmodel import Field, SQLModel
 
 from core.clock import now
+from core.rules.discharge import effective_soc_floor as rules_effective_soc_floor
 
 
 class UTCDateTime(TypeDecorator):
@@ -69,10 +70,8 @@ class Site(SQLModel, table=True):
     month_peak_through: datetime | None = _utc_field(nullable=True)
 
 
-def effective_soc_floor(vehicle: Vehicle, site: Site) -> float:
-    """The vehicle's own floor, else the fleet default, never below the site's hard floor."""
-    own = vehicle.soc_floor if vehicle.soc_floor is not None else site.default_soc_floor
-    return max(own, site.hard_soc_floor)
+# The effective floor is a rule of the domain: one home, core.rules.discharge (kept here by name for callers).
+effective_soc_floor = rules_effective_soc_floor
 
 
 class Charger(SQLModel, table=True):

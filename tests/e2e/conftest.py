@@ -1,3 +1,3 @@
 """End-to-end tests reuse the gateway tests' fixtures: a per-test SQLite copy of the demo site."""
 
-from tests.gateway.conftest import demo_template, engine, real_clock  # noqa: F401
+from tests.gateway.conftest import engine, running_clock  # noqa: F401

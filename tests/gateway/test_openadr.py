@@ -21,6 +21,18 @@ pytestmark = pytest.mark.filterwarnings("ignore:It is recommended to use web.App
 T0 = datetime(2031, 5, 6, 16, 0, tzinfo=UTC)
 
 
+@pytest.fixture(autouse=True)
+def running_clock():
+    """The wall clock here, not the run's pinned one: the openleadr VTN schedules and expires events
+    on the real time, so the console must agree with it. Nothing asserted depends on the time of day."""
+    from core.clock import Clock, get_clock, set_clock
+
+    previous = get_clock()
+    set_clock(Clock())
+    yield
+    set_clock(previous)
+
+
 def _event(signals: list[dict], *, status: str = "far", modification: int = 0) -> dict:
     return {
         "event_descriptor": {"event_id": "ev-1", "modification_number": modification, "event_status": status},

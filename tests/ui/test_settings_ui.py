@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from components import audit as audit_ui
 from components import settings as ui
 from core import models
-from core.clock import FixedClock, set_clock
+from core.clock import FixedClock, now, set_clock
 from core.db import session_scope
 from core.security import hash_password
 
@@ -48,7 +48,7 @@ def start_logged_in(dash_duo, app, username: str, password: str = PASSWORD) -> N
 @pytest.fixture
 def users_and_plug(demo_database):
     """An operator and a viewer; BUS-02 plugged in with a fresh SoC of 80 % (clock fixed at now)."""
-    at = datetime.now(UTC).replace(microsecond=0)
+    at = now().replace(microsecond=0)
     tx = f"ui-tx-{uuid.uuid4().hex[:8]}"
     set_clock(FixedClock(at))
     with session_scope() as s:
@@ -112,10 +112,10 @@ def test_operator_previews_saves_floor_and_next_dispatch_keeps_it(dash_duo, user
     assert (row.action, row.before, row.after) == ("soc_floor.set", {"soc_floor": 0.35}, {"soc_floor": 0.6})
 
     # The next dispatch run keeps the new floor: BUS-02 never planned below 60 % although discharge is allowed all day.
-    set_clock(FixedClock(datetime.now(UTC).replace(microsecond=0)))
+    set_clock(FixedClock(now().replace(microsecond=0)))
     with session_scope() as s:  # the SoC reading must be fresh for discharge to be planned at all
         plug = s.exec(select(models.PlugSession).where(models.PlugSession.transaction_id == users_and_plug)).one()
-        s.add(models.MeterSample(time=datetime.now(UTC), charger_id=CHARGER, session_id=plug.id, power_kw=0.0, soc=0.8))
+        s.add(models.MeterSample(time=now(), charger_id=CHARGER, session_id=plug.id, power_kw=0.0, soc=0.8))
     run_id = planning.run_dispatch(site_id="depot-ams", trigger="setting")
     with session_scope() as s:
         socs = s.exec(
