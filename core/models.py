@@ -140,6 +140,23 @@ class PlugSession(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("charger_id", "transaction_id"),)
 
 
+class Ocpp16TransactionId(SQLModel, table=True):
+    """The OCPP 1.6 transaction ids the central system gave out: the row's id is the transaction id.
+
+    Ids come from the database, so they are never given twice, across gateway restarts and crashes
+    (SQLite AUTOINCREMENT never reuses an id; a PostgreSQL sequence never goes back). A
+    StartTransaction sent again (the charger missed our answer) has the same `start_key` and gets
+    the same id.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    charger_id: str = Field(index=True)
+    start_key: str  # connector, id tag and timestamp of the StartTransaction
+    given_at: datetime = _utc_field(default_now=True)
+
+    __table_args__ = (UniqueConstraint("charger_id", "start_key"), {"sqlite_autoincrement": True})
+
+
 class MeterSample(SQLModel, table=True):
     """One meter reading of a charger."""
 

@@ -29,8 +29,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from core import models
-from core.db import session_scope
 from core.charging_profiles import PROTOCOLS
+from core.db import session_scope
 from core.security import hash_password, verify_password
 
 log = logging.getLogger(__name__)

@@ -46,7 +46,7 @@ from websockets.exceptions import ConnectionClosed
 from core.clock import now
 from core.gateway.meter import MeterValueError, Reading, parse_timestamp, readings_from_meter_values
 from core.gateway.stats import LatencyStats
-from core.gateway.telemetry_writer import ChargerSeen
+from core.gateway.telemetry_writer import ChargerSeen, EventNotStored
 
 if TYPE_CHECKING:
     from core.gateway.telemetry_writer import Event, TelemetryWriter
@@ -81,7 +81,6 @@ class GatewayContext:
     writer: TelemetryWriter
     stats: LatencyStats
     heartbeat_interval_s: int = 300
-    next_transaction_id: Callable[[tuple], int] | None = None  # 1.6: the console gives transaction ids
     on_first_message: Callable[[GatewayChargePoint], None] | None = None
 
 
@@ -103,8 +102,17 @@ class GatewayChargePoint:
     # -- for handlers --
 
     def put(self, event: Event) -> None:
-        """Hand an event to the telemetry writer (never blocks)."""
+        """Hand an event that needs no acknowledgement to the telemetry writer (never blocks)."""
         self.context.writer.put(event)
+
+    async def store(self, event: Event):
+        """Hand an event to the telemetry writer and wait until it is committed (answer only then:
+        a crash must not lose what the charger was told is stored). An event that cannot be stored
+        is answered with InternalError, so that the charger sends it again."""
+        try:
+            return await self.context.writer.store(event)
+        except EventNotStored as exc:
+            raise InternalError(details={"cause": "could not be stored; send it again"}) from exc
 
     def time_of(self, value: str) -> datetime:
         """A timestamp from the payload, or PropertyConstraintViolation for the charger."""

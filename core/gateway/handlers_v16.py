@@ -1,8 +1,11 @@
-"""OCPP 1.6J: the handlers of the central system. Thin: parse, queue an event, answer at once."""
+"""OCPP 1.6J: the handlers of the central system. Thin: parse, hand the event to the writer, answer.
+
+Transactions and meter values are answered once they are committed (GatewayChargePoint.store), so a
+crash never loses what was acknowledged; the transaction id of a StartTransaction comes from the
+database (models.Ocpp16TransactionId), never from a counter in memory.
+"""
 
 from __future__ import annotations
-
-from collections import OrderedDict
 
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
@@ -11,7 +14,7 @@ from ocpp.v16.enums import Action, AuthorizationStatus, DataTransferStatus, Regi
 
 from core.clock import now
 from core.gateway.charge_point import GatewayChargePoint, iso_now
-from core.gateway.telemetry_writer import (
+from core.gateway.events import (
     ChargerBooted,
     MeterReadings,
     StatusReported,
@@ -22,29 +25,6 @@ from core.gateway.telemetry_writer import (
 # Every id tag is accepted: the chargers of a depot are private, and a session with an unknown tag
 # is still stored (without a vehicle) so that its energy is accounted for.
 _ACCEPTED = IdTagInfo(status=AuthorizationStatus.accepted)
-
-
-class TransactionIds:
-    """OCPP 1.6 transaction ids, which the central system gives out.
-
-    Counting on from the highest id in the database; a StartTransaction that a charger sends again
-    (it did not get our answer before the connection dropped) gets the id it was given the first time.
-    """
-
-    REMEMBER = 10_000
-
-    def __init__(self, last_given: int):
-        self._next = last_given + 1
-        self._given: OrderedDict[tuple, int] = OrderedDict()
-
-    def __call__(self, key: tuple) -> int:
-        if key in self._given:
-            return self._given[key]
-        given = self._given[key] = self._next
-        self._next += 1
-        if len(self._given) > self.REMEMBER:
-            self._given.popitem(last=False)
-        return given
 
 
 class ChargePoint16(GatewayChargePoint, ChargePoint):
@@ -73,18 +53,18 @@ class ChargePoint16(GatewayChargePoint, ChargePoint):
         return call_result.Authorize(id_tag_info=_ACCEPTED)
 
     @on(Action.start_transaction)
-    def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **_):
+    async def on_start_transaction(self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **_):
         at = self.time_of(timestamp)
-        transaction_id = self.context.next_transaction_id((self.id, connector_id, id_tag, timestamp))
-        self.put(
+        transaction_id = await self.store(
             TransactionStarted(
-                self.id, str(transaction_id), at, id_tag=id_tag, meter_start_kwh=meter_start / 1000.0
+                self.id, None, at, id_tag=id_tag, meter_start_kwh=meter_start / 1000.0,
+                start_key=f"{connector_id}|{id_tag}|{timestamp}",
             )
-        )
-        return call_result.StartTransaction(transaction_id=transaction_id, id_tag_info=_ACCEPTED)
+        )  # fmt: skip
+        return call_result.StartTransaction(transaction_id=int(transaction_id), id_tag_info=_ACCEPTED)
 
     @on(Action.stop_transaction)
-    def on_stop_transaction(
+    async def on_stop_transaction(
         self,
         meter_stop: int,
         timestamp: str,
@@ -95,7 +75,7 @@ class ChargePoint16(GatewayChargePoint, ChargePoint):
         **_,
     ):
         at = self.time_of(timestamp)
-        self.put(
+        await self.store(
             TransactionEnded(
                 self.id,
                 str(transaction_id),
@@ -110,11 +90,11 @@ class ChargePoint16(GatewayChargePoint, ChargePoint):
         return call_result.StopTransaction()
 
     @on(Action.meter_values)
-    def on_meter_values(self, connector_id: int, meter_value: list, transaction_id: int | None = None, **_):
+    async def on_meter_values(self, connector_id: int, meter_value: list, transaction_id: int | None = None, **_):
         readings = self.readings_of(meter_value)
         if readings:
             tx = None if transaction_id is None else str(transaction_id)
-            self.put(MeterReadings(self.id, readings, transaction_id=tx))
+            await self.store(MeterReadings(self.id, readings, transaction_id=tx))
         return call_result.MeterValues()
 
     @on(Action.data_transfer)

@@ -1,6 +1,7 @@
 """OCPP 2.0.1 and 2.1: the handlers of the central system, shared (the messages used have the same shape).
 
-Thin, like 1.6: parse, queue an event, answer at once. 2.1 adds V2X fields to NotifyEVChargingNeeds
+Thin, like 1.6: parse, hand the event to the writer, answer; transactions and meter values only
+once they are committed. 2.1 adds V2X fields to NotifyEVChargingNeeds
 (read here when present) and to the charging profiles we send (core.charging_profiles).
 """
 
@@ -12,11 +13,12 @@ from ocpp.v201 import ChargePoint as ChargePoint201Base
 
 from core.clock import now
 from core.gateway.charge_point import GatewayChargePoint, iso_now
-from core.gateway.telemetry_writer import (
+from core.gateway.events import (
     ChargerBooted,
     ChargingNeedsReported,
     MeterReadings,
     StatusReported,
+    TransactionAuthorized,
     TransactionEnded,
     TransactionStarted,
 )
@@ -58,14 +60,14 @@ class _ChargePoint2x(GatewayChargePoint):
         return self._call_result.Authorize(id_token_info=_ACCEPTED)
 
     @on("MeterValues")
-    def on_meter_values(self, evse_id: int, meter_value: list, **_):
+    async def on_meter_values(self, evse_id: int, meter_value: list, **_):
         readings = self.readings_of(meter_value)
         if readings:
-            self.put(MeterReadings(self.id, readings))
+            await self.store(MeterReadings(self.id, readings))
         return self._call_result.MeterValues()
 
     @on("TransactionEvent")
-    def on_transaction_event(
+    async def on_transaction_event(
         self,
         event_type: str,
         timestamp: str,
@@ -79,14 +81,17 @@ class _ChargePoint2x(GatewayChargePoint):
         at = self.time_of(timestamp)
         transaction_id = transaction_info["transaction_id"]
         readings = self.readings_of(meter_value)
+        id_tag = (id_token or {}).get("id_token", "")
         if event_type == "Started":
-            id_tag = (id_token or {}).get("id_token", "")
-            self.put(TransactionStarted(self.id, transaction_id, at, id_tag=id_tag, readings=readings))
+            await self.store(TransactionStarted(self.id, transaction_id, at, id_tag=id_tag, readings=readings))
         elif event_type == "Ended":
             reason = transaction_info.get("stopped_reason", "")
-            self.put(TransactionEnded(self.id, transaction_id, at, reason=reason, readings=readings))
-        elif readings:
-            self.put(MeterReadings(self.id, readings, transaction_id=transaction_id))
+            await self.store(TransactionEnded(self.id, transaction_id, at, reason=reason, readings=readings))
+        else:
+            if id_tag:  # authorised after plug-in: the session gets its vehicle now
+                await self.store(TransactionAuthorized(self.id, transaction_id, at, id_tag=id_tag))
+            if readings:
+                await self.store(MeterReadings(self.id, readings, transaction_id=transaction_id))
         if id_token:
             return self._call_result.TransactionEvent(id_token_info=_ACCEPTED)
         return self._call_result.TransactionEvent()

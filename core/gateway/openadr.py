@@ -132,7 +132,7 @@ def make_handler(*, site_id: str, engine: Engine | None = None):
             return "optOut"
         try:
             opt_in = await asyncio.to_thread(store_event, mapped, site_id=site_id, engine=engine)
-        except signals.SignalError as exc:
+        except (signals.SignalError, signals.NoSiteError) as exc:
             log.warning("OpenADR event %s refused, opting out: %s", mapped.event_id, exc)
             return "optOut"
         return "optIn" if opt_in else "optOut"

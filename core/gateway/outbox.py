@@ -22,10 +22,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from core import models
+from core.charging_profiles import safe_default_profile, transaction_id_of, valid_to_of
 from core.clock import now
 from core.db import session_scope
 from core.gateway.charge_point import CommandAnswer
-from core.charging_profiles import safe_default_profile, transaction_id_of, valid_to_of
 from core.gateway.registry import Registry
 
 log = logging.getLogger(__name__)

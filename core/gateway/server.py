@@ -25,7 +25,7 @@ from core.db import get_engine, init_db
 from core.gateway.auth import ChargerAuth, server_tls_context
 from core.gateway.charge_point import GatewayChargePoint, GatewayContext
 from core.gateway.handlers_v2 import ChargePoint21, ChargePoint201
-from core.gateway.handlers_v16 import ChargePoint16, TransactionIds
+from core.gateway.handlers_v16 import ChargePoint16
 from core.gateway.outbox import Outbox
 from core.gateway.registry import Registry
 from core.gateway.scheduler import DispatchScheduler, load_planning, site_ids
@@ -35,8 +35,8 @@ from core.gateway.telemetry_writer import (
     ChargerConnected,
     ChargerDisconnected,
     TelemetryWriter,
-    last_numeric_transaction_id,
     mark_all_disconnected,
+    reserve_transaction_ids_below_stored,
 )
 
 log = logging.getLogger(__name__)
@@ -126,8 +126,7 @@ class Gateway:
         ocpp.messages.ASYNC_VALIDATION = False
         await asyncio.to_thread(init_db, self.engine)
         await asyncio.to_thread(mark_all_disconnected, self.engine)
-        last_id = await asyncio.to_thread(last_numeric_transaction_id, self.engine)
-        self.context.next_transaction_id = TransactionIds(last_id)
+        await asyncio.to_thread(reserve_transaction_ids_below_stored, self.engine)
         self.writer.start()
         self.outbox.start()
         if self.site_meter is not None:
