@@ -71,3 +71,47 @@ def test_fallback_never_discharges_and_keeps_vehicle_rules_on_the_examples(examp
     power = fallback_plan(parse_scenario(example_scenario))
     assert (power >= 0).all()
     assert evaluate(example_scenario, power).admissible
+
+
+# Negative prices at noon, PV far above the building and the export limit, batteries nearly full:
+# the case where "charge to target, no discharge" exported above the limit although the vehicles could
+# take the surplus. 1 h steps, eta 1.
+PV_SURPLUS = scenario(
+    import_price=[0.2, -0.05, -0.10, -0.05, 0.3],
+    export_price=[0.1, -0.05, -0.10, -0.05, 0.2],
+    base_load_kw=[10, 10, 10, 10, 10],
+    pv_kw=[0, 60, 80, 60, 0],
+    export_limit_kw=40.0,
+    chargers=[charger("c1", max_charge_kw=22.0), charger("c2", max_charge_kw=22.0, max_discharge_kw=22.0)],
+    vehicles=[
+        vehicle("ev1", "c1", capacity_kwh=100.0, soc_arrival=0.60, soc_target=0.62),
+        vehicle("ev2", "c2", capacity_kwh=100.0, soc_arrival=0.60, soc_target=0.62),
+    ],
+)
+
+
+@pytest.mark.parametrize("time_limit_s", [0.0, 1e-4], ids=["no time at all", "a tight time limit"])
+def test_the_fallback_keeps_the_export_limit_with_pv_surplus_and_full_batteries(time_limit_s):
+    """Tried: the solver out of time on the PV-surplus scenario. The fallback must keep every site
+    limit (here: absorb 10-30 kW of surplus into the vehicles) since a feasible plan exists."""
+    result = plan(PV_SURPLUS, time_limit_s=time_limit_s)
+    assert result.status == "fallback"
+    evaluation = evaluate(PV_SURPLUS, result.power_kw)
+    assert evaluation.feasible, [v.message for v in evaluation.violations]
+    assert (result.power_kw >= 0).all()
+    assert (-result.net_import_kw <= 40.0 + 1e-6).all()
+    # The optimum exists and is feasible too: the fallback is not giving up a plan the solver finds.
+    assert evaluate(PV_SURPLUS, plan(PV_SURPLUS).power_kw).feasible
+
+
+def test_the_fallback_fills_batteries_only_as_far_as_they_go():
+    """Where the surplus exceeds what the vehicles can take, they take all they can, never past full."""
+    doc = scenario(
+        import_price=[-0.1, -0.1],
+        pv_kw=[200, 200],
+        export_limit_kw=10.0,
+        chargers=[charger("c1", max_charge_kw=50.0)],
+        vehicles=[vehicle("ev1", "c1", capacity_kwh=60.0, soc_arrival=0.5, soc_target=0.6)],
+    )
+    power = fallback_plan(doc)
+    np.testing.assert_allclose(power, [[30.0, 0.0]])  # 30 kWh of room, taken at once; then full
