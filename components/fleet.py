@@ -31,6 +31,11 @@ def site_limits_card(site, vehicle_count: int, charger_count: int, total_charge_
     )
 
 
+def v2g_text(possible: bool, blocked_reason: str | None) -> str:
+    """The V2G cell: "yes" only where the planner may discharge the vehicle (core.rules.discharge), else why not."""
+    return "yes" if possible else f"no — {blocked_reason or 'not possible'}"
+
+
 def fleet_table(rows, table_id: str):
     """One row per vehicle: battery, floor, target, usual times, charger and whether it can discharge."""
     header = html.Thead(
@@ -55,7 +60,7 @@ def fleet_table(rows, table_id: str):
                     html.Td(r.usual_arrival),
                     html.Td(r.usual_departure),
                     html.Td(f"{r.charger_id} (OCPP {r.charger_protocol})" if r.charger_id else "—"),
-                    html.Td("yes" if r.bidirectional and r.v2g_allowed else "no — charge only"),
+                    html.Td(v2g_text(r.v2g_possible, r.v2g_blocked_reason)),
                 ]
             )
             for r in rows

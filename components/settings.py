@@ -35,8 +35,8 @@ LAST_AUDIT = ids.SETTINGS_LAST_AUDIT
 IN_FORCE = ids.SETTINGS_IN_FORCE
 
 WEEKDAY_OPTIONS = [{"label": d, "value": str(i)} for i, d in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))]
-FLEET = "__fleet__"  # the floor form's "fleet default" choice
-SITE_WIDE = "__site__"  # the window form's "all vehicles" choice
+FLEET = "__fleet__"  # the floor form's "fleet default" choice (pages/settings.py passes it on as "no vehicle")
+SITE_WIDE = "__site__"  # the window form's "all vehicles" choice (likewise)
 
 
 def field_id(form: str, name: str) -> dict:

@@ -1,6 +1,6 @@
 """A power setpoint schedule -> the OCPP SetChargingProfile payload: the ONE place that does it.
 
-Pure functions, no I/O, and no import of the `ocpp` library, so that `core/planning.py` can build
+Pure functions, no I/O, and no import of the `ocpp` library, so that `core/planning` can build
 the payloads it writes into the outbox (ChargingProfileCommand.payload) without pulling in the
 gateway. The payloads are plain dicts in the **camelCase wire form** of each version's
 SetChargingProfile / ClearChargingProfile request, exactly what goes on the wire:

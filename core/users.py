@@ -16,9 +16,10 @@ from sqlmodel import Session, col, func, select
 
 from core import models
 from core.clock import now
-from core.controls import ROLES_RANK, PermissionDenied, ValidationError
+from core.errors import PermissionDenied, ValidationError
 from core.security import hash_password, verify_password
 
+ROLES_RANK = {"viewer": 0, "operator": 1, "admin": 2}
 ROLES = tuple(ROLES_RANK)
 MIN_PASSWORD_LENGTH = 10
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")

@@ -6,11 +6,9 @@ from datetime import date
 
 import dash
 from dash import Input, Output, State, callback, dcc, html
-from sqlmodel import select
 
 from components import audit as ui
-from core import auth, controls, models
-from core.db import session_scope
+from core import audit, auth, controls, sites
 
 dash.register_page(__name__, path="/audit", name="Audit", order=90)
 
@@ -18,18 +16,28 @@ SHOWN = 500
 
 
 def _timezone(session) -> str:
-    site = session.exec(select(models.Site).order_by(models.Site.id)).first()
-    return site.timezone if site else "UTC"
+    """The site's time zone (audit dates are the site's dates); UTC before there is a site."""
+    try:
+        return sites.get_site(session=session, site_id=None).timezone
+    except sites.NoSiteError:
+        return "UTC"
 
 
 def _day(value) -> date | None:
     return date.fromisoformat(str(value)[:10]) if value else None
 
 
+def _rows(*, session, **filters) -> list[dict]:
+    return audit.list_audit(session=session, timezone=_timezone(session), **filters)
+
+
+def _page_data(*, session) -> tuple[list[str], list[str], list[dict]]:
+    actors, actions = audit.audit_filter_options(session=session)
+    return actors, actions, _rows(session=session, limit=SHOWN)
+
+
 def layout(**_query):
-    with session_scope() as session:
-        actors, actions = controls.audit_filter_options(session)
-        rows = controls.list_audit(session, timezone=_timezone(session), limit=SHOWN)
+    actors, actions, rows = controls.run_in_transaction(_page_data)
     return html.Div(
         [
             html.H2("Audit log", id=ui.AUDIT_TITLE),
@@ -49,9 +57,9 @@ def layout(**_query):
 )
 def filter_audit(actor, action, start, end):
     auth.require_role("viewer")
-    with session_scope() as session:
-        rows = controls.list_audit(session, actor=actor, action=action, date_from=_day(start), date_to=_day(end),
-                                   timezone=_timezone(session), limit=SHOWN)
+    rows = controls.run_in_transaction(
+        _rows, actor=actor, action=action, date_from=_day(start), date_to=_day(end), limit=SHOWN
+    )
     return ui.audit_table(rows, SHOWN)
 
 
@@ -66,7 +74,7 @@ def filter_audit(actor, action, start, end):
 )
 def export_audit(_clicks, actor, action, start, end):
     auth.require_role("viewer")
-    with session_scope() as session:
-        rows = controls.list_audit(session, actor=actor, action=action, date_from=_day(start), date_to=_day(end),
-                                   timezone=_timezone(session), limit=None)
-    return dcc.send_string(controls.audit_csv(rows), "audit.csv", type="text/csv")
+    rows = controls.run_in_transaction(
+        _rows, actor=actor, action=action, date_from=_day(start), date_to=_day(end), limit=None
+    )
+    return dcc.send_string(audit.audit_csv(rows), "audit.csv", type="text/csv")

@@ -18,7 +18,8 @@ from components.grid import events_table, grid_figure, preview_table, tariff_car
 from components.live import poller, register_visibility_gate
 from core import auth, controls, signals, telemetry
 from core.config import get_settings
-from core.db import session_scope
+from core.rules.local_time import to_local
+from core.rules.steps import STEP
 
 dash.register_page(__name__, path="/grid", name="Grid", order=30)
 register_visibility_gate(ids.GRID_INTERVAL, ids.GRID_TICK)
@@ -207,8 +208,9 @@ def refresh(_n):
 )
 def set_demand_response(opt_in):
     actor = auth.require_role("operator")
-    with session_scope() as session:
-        controls.set_demand_response_opt_in(session=session, actor=actor, opt_in=bool(opt_in))
+    controls.run_in_transaction(
+        controls.set_demand_response_opt_in, actor=actor, opt_in=bool(opt_in), site_id=telemetry.default_site_id()
+    )
     return "Opted in: the next events are accepted and planned for." if opt_in else (
         "Opted out: the next events are declined; open export requests are no longer planned for."
     )
@@ -223,27 +225,26 @@ def _parse(contents: str, kind: str, timezone: str):
 
 
 def _preview_rows(parsed, kind: str, site) -> tuple[list[dict], str]:
-    tz = ZoneInfo(site.timezone)
     cur = site.currency
     if kind == "prices":
         rows = [
             {
                 "row": r.row,
-                f"start ({site.timezone})": r.start.astimezone(tz).isoformat(),
-                f"end ({site.timezone})": r.end.astimezone(tz).isoformat(),
+                f"start ({site.timezone})": to_local(r.start, site.timezone).isoformat(),
+                f"end ({site.timezone})": to_local(r.end, site.timezone).isoformat(),
                 f"import {cur}/kWh": f"{r.import_price_per_kwh:.5f}",
                 f"export {cur}/kWh": f"{r.export_price_per_kwh:.5f}",
             }
             for r in parsed[:PREVIEW_ROWS]
         ]
-        points = sum(int((r.end - r.start).total_seconds() // 900) for r in parsed)
+        points = sum((r.end - r.start) // STEP for r in parsed)
         return rows, f"; {points} 15-minute prices will be stored"
     rows = [
         {
             "row": r.row,
             "kind": r.kind,
-            f"start ({site.timezone})": r.start.astimezone(tz).isoformat(),
-            f"end ({site.timezone})": r.end.astimezone(tz).isoformat(),
+            f"start ({site.timezone})": to_local(r.start, site.timezone).isoformat(),
+            f"end ({site.timezone})": to_local(r.end, site.timezone).isoformat(),
             "kW": r.kw,
             f"reward {cur}/kWh": r.reward_per_kwh,
         }
@@ -324,17 +325,16 @@ def add_event(_clicks, kind, start, end, kw, reward):
         tz = ZoneInfo(site.timezone)
         if kw is None:
             raise signals.SignalError("give the power in kW")
-        with session_scope() as session:
-            signal = signals.add_grid_signal(
-                session=session,
-                site_id=site.id,
-                kind=kind,
-                start=_local(start, tz, "start"),
-                end=_local(end, tz, "end"),
-                kw=float(kw),
-                reward_per_kwh=float(reward or 0.0),
-                actor=actor,
-            )
-            return dbc.Alert(f"Added {kind.replace('_', ' ')} #{signal.id}: {kw} kW.", color="success")
+        signal = signals.run_in_transaction(
+            signals.add_grid_signal,
+            site_id=site.id,
+            kind=kind,
+            start=_local(start, tz, "start"),
+            end=_local(end, tz, "end"),
+            kw=float(kw),
+            reward_per_kwh=float(reward or 0.0),
+            actor=actor,
+        )
+        return dbc.Alert(f"Added {kind.replace('_', ' ')} #{signal.id}: {kw} kW.", color="success")
     except (signals.SignalError, telemetry.NoSiteError) as exc:
         return dbc.Alert(str(exc), color="danger")

@@ -93,7 +93,7 @@ def _build(name, start_date, end_date) -> reports.Report:
 def preview(name, start_date, end_date):
     try:
         report = _build(name, start_date, end_date)
-    except (reports.ReportError, telemetry.NoSiteError) as exc:
+    except (reports.ReportError, reports.NoSiteError) as exc:
         return html.Div(id=ids.REPORTS_PREVIEW), dbc.Alert(str(exc), color="warning")
     head = report.frame.head(PREVIEW_ROWS).astype(object).where(pd.notna(report.frame.head(PREVIEW_ROWS)), None)
     return report_preview(
@@ -113,6 +113,6 @@ def preview(name, start_date, end_date):
 def download(_clicks, name, start_date, end_date):
     try:
         report = _build(name, start_date, end_date)
-    except (reports.ReportError, telemetry.NoSiteError) as exc:
+    except (reports.ReportError, reports.NoSiteError) as exc:
         return dash.no_update, dbc.Alert(str(exc), color="warning")
     return dcc.send_string(report.to_csv(), report.filename, type="text/csv"), ""

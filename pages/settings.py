@@ -1,6 +1,7 @@
 """Settings: SoC floors, targets, departures, V2G windows, site settings and overrides.
 
-Every form goes through core.controls (the same rules as the command line). Floors, targets,
+Every form goes through core.controls (core.controls.forms maps a form onto its setter: the same
+rules as the command line). Floors, targets,
 departures and windows can be previewed first: the plan is computed with the change applied in a
 session that is rolled back, and the cost, the vehicle's SoC curve and any vehicle put at risk are
 shown. One callback serves all forms (pattern-matching ids, see components/settings.py); it checks
@@ -9,19 +10,17 @@ the operator role on the server before it does anything. Viewers see the forms r
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, MATCH, Input, Output, State, callback, ctx, dcc, html
 from dash.exceptions import PreventUpdate
-from sqlmodel import select
 
 from components import settings as ui
-from core import auth, controls, models
+from core import auth, controls, planning
 from core.clock import now
-from core.db import get_engine, session_scope
+from core.rules.local_time import to_local
 
 dash.register_page(__name__, path="/settings", name="Settings", order=80)
 
@@ -46,7 +45,7 @@ def forms(snapshot: dict) -> list[ui.Form]:
     site = snapshot["site"]
     first = snapshot["vehicles"][0] if snapshot["vehicles"] else {}
     vehicles = _vehicle_options(snapshot)
-    today = now().astimezone(ZoneInfo(site["timezone"])).date()
+    today = to_local(now(), site["timezone"]).date()
     pct = {"unit": "%", "min": 0, "max": 100, "step": 1}
     return [
         ui.Form("floor", "SoC floor", [
@@ -104,8 +103,7 @@ def forms(snapshot: dict) -> list[ui.Form]:
 def layout(**_query):
     role = auth.current_role()
     can_edit = role in ("operator", "admin")
-    with session_scope() as session:
-        snapshot = controls.settings_snapshot(session)
+    snapshot = controls.settings_snapshot()
     note = None if can_edit else dbc.Alert(
         "Read-only: your role is viewer. Operators and admins can change settings.", color="info", id=ui.SETTINGS_ROLE_NOTE
     )
@@ -124,148 +122,18 @@ def layout(**_query):
     )
 
 
-# --- turning a form into a core.controls call -----------------------------------------------------
+# --- turning the form's values into core.controls' terms --------------------------------------------
 
 
-def _fraction(value) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        return float(value) / 100.0
-    except (TypeError, ValueError):
-        return value  # let core.controls report it
+def _change_values(values: dict) -> dict:
+    """The form's values as core.controls.form_change takes them: the vehicle select's "fleet default"
+    (floor form) and "all vehicles" (window form) choices mean no vehicle."""
+    if values.get("vehicle") in (ui.FLEET, ui.SITE_WIDE):
+        return {**values, "vehicle": None}
+    return values
 
 
-def _parse_date(errors: dict, name: str, value) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except ValueError:
-        errors[name] = "a date (YYYY-MM-DD)"
-        return None
-
-
-def build_change(form: str, values: dict, actor: str, *, confirmed: bool = False):
-    """A function session -> AuditEvent that applies the form through core.controls.
-
-    Parse errors of the form itself are merged with the service's errors, so every invalid field is
-    reported at once and nothing is saved while any is invalid.
-    """
-    errors: dict[str, str] = {}
-    v = values
-
-    if form == "floor":
-        if v.get("vehicle") == ui.FLEET:
-            def call(s):
-                return controls.set_soc_floor(session=s, actor=actor, floor=_fraction(v.get("floor")))
-        else:
-            def call(s):
-                return controls.set_soc_floor(session=s, actor=actor, vehicle_id=v.get("vehicle"), floor=_fraction(v.get("floor")))
-    elif form == "target":
-        def call(s):
-            return controls.set_target(session=s, actor=actor, vehicle_id=v.get("vehicle"), target=_fraction(v.get("target")))
-    elif form == "departure":
-        def call(s):
-            return controls.set_departure_schedule(
-                session=s, actor=actor, vehicle_id=v.get("vehicle"), weekdays="".join(v.get("weekdays") or []),
-                departure_time=v.get("departure_time"), target=_fraction(v.get("target")),
-            )
-    elif form == "oneoff":
-        day = _parse_date(errors, "departs_date", v.get("departs_date"))
-        if not v.get("departs_date"):
-            errors["departs_date"] = "required"
-
-        def call(s):
-            vehicle = s.get(models.Vehicle, v.get("vehicle") or "")
-            departs_at = None
-            if vehicle is not None and day is not None and v.get("departs_time"):
-                tz = s.get(models.Site, vehicle.site_id).timezone
-                try:
-                    departs_at = controls.local_datetime(tz, day, v["departs_time"])
-                except ValueError:
-                    errors["departs_time"] = "a time of day as HH:MM"
-            elif not v.get("departs_time"):
-                errors["departs_time"] = "required"
-            if departs_at is None and errors:
-                raise controls.ValidationError({})
-            return controls.set_departure_override(
-                session=s, actor=actor, vehicle_id=v.get("vehicle"), departs_at=departs_at, target=_fraction(v.get("target"))
-            )
-    elif form == "window":
-        date_from = _parse_date(errors, "date_from", v.get("date_from"))
-        date_to = _parse_date(errors, "date_to", v.get("date_to"))
-        vehicle_id = None if v.get("vehicle") == ui.SITE_WIDE else v.get("vehicle")
-
-        def call(s):
-            return controls.add_v2g_window(
-                session=s, actor=actor, vehicle_id=vehicle_id, weekdays="".join(v.get("weekdays") or []),
-                start_time=v.get("start_time"), end_time=v.get("end_time"), date_from=date_from, date_to=date_to,
-                confirm_fleet_discharge=confirmed,
-            )
-    elif form == "v2g_off":
-        kind, _, ident = str(v.get("target") or "").partition(":")
-        off = v.get("off") != "on"
-
-        def call(s):
-            if not off and not confirmed:
-                # switching V2G back on allows discharge again: confirm first (like a site-wide window)
-                target_ok = (s.get(models.Vehicle, ident) if kind == "vehicle" else s.get(models.Charger, ident)) is not None
-                if target_ok:
-                    raise controls.ValidationError({"confirm": f"V2G on for {ident}: discharge will be allowed again"})
-            return controls.set_v2g_off(
-                session=s, actor=actor, off=off,
-                vehicle_id=ident if kind == "vehicle" else None, charger_id=ident if kind == "charger" else None,
-            )
-    elif form == "site":
-        def call(s):
-            return controls.set_site_settings(
-                session=s, actor=actor, import_limit_kw=v.get("import_limit_kw"), export_limit_kw=v.get("export_limit_kw"),
-                degradation_cost_per_kwh=v.get("degradation_cost_per_kwh"), dispatch_interval_s=v.get("dispatch_interval_s"),
-            )
-    elif form == "override":
-        minutes = v.get("minutes")
-        if not isinstance(minutes, int | float) or minutes <= 0:
-            errors["minutes"] = "a number of minutes, more than 0"
-
-        def call(s):
-            until = now() + timedelta(minutes=minutes) if "minutes" not in errors else None
-            return controls.start_override(session=s, actor=actor, vehicle_id=v.get("vehicle"), kind=v.get("kind"), until=until)
-    else:
-        raise PreventUpdate
-
-    def apply(session):
-        try:
-            event = call(session)
-        except controls.ValidationError as exc:
-            raise controls.ValidationError({**exc.errors, **errors}) from None
-        if errors:
-            raise controls.ValidationError(errors)
-        return event
-
-    return apply
-
-
-# Service error keys that belong to another field of the form.
-ALIASES = {
-    "oneoff": {"departs_at": "departs_time"},
-    "override": {"until": "minutes"},
-    "v2g_off": {"vehicle": "target", "charger": "target"},
-}
-
-
-def _field_errors(form: str, errors: dict[str, str], names: list[str]) -> dict[str, str]:
-    out = {}
-    for key, message in errors.items():
-        name = ALIASES.get(form, {}).get(key, key)
-        if name in names:
-            out.setdefault(name, message)
-        elif key != "confirm":
-            out.setdefault(names[0], f"{key}: {message}")
-    return out
-
-
-def _preview_data(form: str, values: dict, preview: controls.Preview, snapshot: dict) -> dict:
+def _preview_data(form: str, values: dict, preview: planning.Preview, snapshot: dict) -> dict:
     names = {v["id"]: v["name"] for v in snapshot["vehicles"]}
     vehicle_id = values.get("vehicle") if values.get("vehicle") in names else None
     curve = None
@@ -312,40 +180,40 @@ def preview_or_save(_preview, _save, _confirm, _values, _list_values):
     if not trigger:
         raise PreventUpdate
     form = trigger["form"]
+    if form not in controls.FORMS:
+        raise PreventUpdate
     values = {}
     for group in ctx.states_list:
         for item in group:
             values[item["id"]["field"]] = item.get("value")
+    values = _change_values(values)
     input_names = [o["id"]["field"] for o in ctx.outputs_list[0]]
     feedback_names = [o["id"]["field"] for o in ctx.outputs_list[1]]
     no = dash.no_update
     confirmed = trigger["type"] == ui.CONFIRM
-    apply = build_change(form, values, actor, confirmed=confirmed)
+    apply = controls.form_change(form, values, actor=actor, confirmed=confirmed)
 
     def invalid(errors: dict[str, str]):
-        shown = _field_errors(form, errors, feedback_names)
+        shown = controls.field_errors(form, errors, feedback_names)
         return [n in shown for n in input_names], [shown.get(n, "") for n in feedback_names]
 
     if trigger["type"] == ui.PREVIEW_BUTTON:
         try:
-            preview = controls.preview_change(engine=get_engine(), apply=apply, time_limit_s=PREVIEW_TIME_LIMIT_S)
+            preview = planning.preview_change(apply=apply, time_limit_s=PREVIEW_TIME_LIMIT_S)
         except controls.ValidationError as exc:
             errors = {k: m for k, m in exc.errors.items() if k != "confirm"}
             if errors:
                 flags, messages = invalid(errors)
                 return flags, messages, None, None, False, no, no
             # only the confirmation is missing: preview it anyway (confirmation is asked on save)
-            apply = build_change(form, values, actor, confirmed=True)
-            preview = controls.preview_change(engine=get_engine(), apply=apply, time_limit_s=PREVIEW_TIME_LIMIT_S)
-        with session_scope() as session:
-            snapshot = controls.settings_snapshot(session)
+            apply = controls.form_change(form, values, actor=actor, confirmed=True)
+            preview = planning.preview_change(apply=apply, time_limit_s=PREVIEW_TIME_LIMIT_S)
+        snapshot = controls.settings_snapshot()
         flags, messages = invalid({})
         return flags, messages, ui.preview_panel(_preview_data(form, values, preview, snapshot)), None, False, no, no
 
     try:
-        with session_scope() as session:
-            event = apply(session)
-            audit = {"audit_id": event.id, "saved_at": event.time.isoformat()}
+        audit = controls.save_form(form, values, actor=actor, confirmed=confirmed)
     except controls.ValidationError as exc:
         errors = {k: m for k, m in exc.errors.items() if k != "confirm"}
         flags, messages = invalid(errors)
@@ -367,18 +235,12 @@ def preview_or_save(_preview, _save, _confirm, _values, _list_values):
 def show_in_force(_tick, audits):
     if not any(audits):
         raise PreventUpdate
+    runs = controls.plans_in_force([audit["audit_id"] if audit else None for audit in audits])
     out = []
-    with session_scope() as session:
-        site = session.exec(select(models.Site).order_by(models.Site.id)).first()
-        tz = ZoneInfo(site.timezone) if site else ZoneInfo("UTC")
-        for audit in audits:
-            if not audit:
-                out.append("")
-                continue
-            event = session.get(models.AuditEvent, audit["audit_id"])
-            run = controls.plan_in_force(session, event) if event else None
-            run_data = None
-            if run is not None:
-                run_data = {"id": run.id, "status": run.status, "finished_at": run.finished_at.astimezone(tz).strftime("%H:%M:%S")}
-            out.append(ui.in_force_text(run_data, audit["saved_at"]))
+    for audit, run in zip(audits, runs, strict=True):
+        if not audit:
+            out.append("")
+            continue
+        run_data = None if run is None else {**run, "finished_at": run["finished_at"].strftime("%H:%M:%S")}
+        out.append(ui.in_force_text(run_data, audit["saved_at"]))
     return out

@@ -1,45 +1,24 @@
 """core.controls: every validation rule, the audit rows, all-or-nothing saving, what build_problem makes
-of the operators' settings, the preview, and the command line. Each test has its own SQLite file
+of the operators' settings, the settings forms, the preview (core.planning), and the command line. Each test has its own SQLite file
 seeded with the demo depot and a fixed clock (Tuesday 1 Dec 2026, 12:00 UTC = 13:00 in Amsterdam)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
-import types
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import select
 
-from core import controls, models
+from core import audit, controls, models, planning
 from core.clock import FixedClock, set_clock
 from core.db import init_db, make_engine, session_scope
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # a Tuesday; 13:00 in Amsterdam
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _planning():
-    """core.planning; its import of core.charging_profiles (another issue, maybe not merged yet) is
-    stubbed when missing, since only build_problem is used here."""
-    try:
-        importlib.util.find_spec("core.charging_profiles")
-        missing = False
-    except ModuleNotFoundError:
-        missing = True
-    if missing and "core.charging_profiles" not in sys.modules:
-        gateway = types.ModuleType("core.gateway")
-        gateway.__path__ = []
-        profiles = types.ModuleType("core.charging_profiles")
-        profiles.build_charging_profile = lambda **kwargs: {}
-        sys.modules["core.gateway"], sys.modules["core.charging_profiles"] = gateway, profiles
-    import core.planning
-
-    return core.planning
 
 
 @pytest.fixture
@@ -193,7 +172,6 @@ def test_schedule_reports_every_invalid_field_and_saves_nothing(engine):
 
 
 def test_recurring_schedule_sets_departure_and_target_in_the_problem(engine, clock):
-    planning = _planning()
     plug(engine, "VAN-01", "CP-VAN-05", soc=0.5)
     call(engine, controls.set_departure_schedule, actor="alice", vehicle_id="VAN-01", weekdays="01234", departure_time="06:30", target=0.95)
     with session_scope(engine) as s:
@@ -208,7 +186,6 @@ def test_recurring_schedule_sets_departure_and_target_in_the_problem(engine, clo
 
 
 def test_schedule_skips_days_not_in_it(engine, clock):
-    planning = _planning()
     clock.set(datetime(2026, 12, 4, 12, 0, tzinfo=UTC))  # Friday
     plug(engine, "VAN-01", "CP-VAN-05", soc=0.5, at=clock.now())
     call(engine, controls.set_departure_schedule, actor="alice", vehicle_id="VAN-01", weekdays="01234", departure_time="06:30", target=0.9)
@@ -230,7 +207,6 @@ def test_one_off_departure_rules(engine, clock):
 
 
 def test_one_off_departure_wins_then_expires_by_itself(engine, clock):
-    planning = _planning()
     plug(engine, "VAN-01", "CP-VAN-05", soc=0.5)
     once = controls.local_datetime("Europe/Amsterdam", date(2026, 12, 2), "05:00")  # 04:00 UTC
     call(engine, controls.set_departure_override, actor="alice", vehicle_id="VAN-01", departs_at=once, target=1.0)
@@ -280,7 +256,6 @@ def test_site_wide_window_needs_confirmation(engine):
 
 
 def test_window_across_midnight_and_one_off_all_day_reach_the_problem(engine, clock):
-    planning = _planning()
     plug(engine, "BUS-01", "CP-BUS-01", soc=0.8)
     with session_scope(engine) as s:  # drop the demo windows so only ours count
         for w in s.exec(select(models.V2GWindow)).all():
@@ -299,14 +274,13 @@ def test_window_across_midnight_and_one_off_all_day_reach_the_problem(engine, cl
 
 
 def test_v2g_off_per_charger_and_vehicle(engine, clock):
-    planning = _planning()
     plug(engine, "BUS-01", "CP-BUS-01", soc=0.8)
     call(engine, controls.set_v2g_off, actor="alice", charger_id="CP-BUS-01", off=True)
     with session_scope(engine) as s:
         problem = planning.build_problem(session=s, site=s.get(models.Site, "depot-ams"), at=T0)
     assert problem.scenario["chargers"][0]["max_discharge_kw"] == 0.0
     assert problem.scenario["vehicles"][0]["v2g_windows"] == []
-    call(engine, controls.set_v2g_off, actor="alice", charger_id="CP-BUS-01", off=False)
+    call(engine, controls.set_v2g_off, actor="alice", charger_id="CP-BUS-01", off=False, confirm=True)
     call(engine, controls.set_v2g_off, actor="alice", vehicle_id="BUS-01", off=True)
     with session_scope(engine) as s:
         assert s.get(models.Vehicle, "BUS-01").v2g_allowed is False
@@ -314,6 +288,22 @@ def test_v2g_off_per_charger_and_vehicle(engine, clock):
     assert problem.scenario["vehicles"][0]["v2g_windows"] == []
     with pytest.raises(controls.ValidationError):
         call(engine, controls.set_v2g_off, actor="alice", off=True)
+
+
+def test_v2g_back_on_needs_confirmation(engine):
+    call(engine, controls.set_v2g_off, actor="alice", vehicle_id="BUS-01", off=True)
+    before = snapshot(engine)
+    with pytest.raises(controls.ValidationError) as err:
+        call(engine, controls.set_v2g_off, actor="alice", vehicle_id="BUS-01", off=False)
+    assert err.value.errors == {"confirm": "V2G on for BUS-01: discharge will be allowed again"}
+    assert snapshot(engine) == before
+    with pytest.raises(controls.ValidationError) as err:  # an unknown charger is reported before the question
+        call(engine, controls.set_v2g_off, actor="alice", charger_id="NOPE", off=False)
+    assert set(err.value.errors) == {"charger"}
+    call(engine, controls.set_v2g_off, actor="alice", vehicle_id="BUS-01", off=False, confirm=True)
+    with session_scope(engine) as s:
+        assert s.get(models.Vehicle, "BUS-01").v2g_allowed is True
+    assert audit_rows(engine)[-1].after == {"v2g_off": False}
 
 
 # --- site settings ------------------------------------------------------------------------------
@@ -357,7 +347,6 @@ def test_override_rules(engine, clock):
 
 
 def test_overrides_shape_the_problem_and_expire(engine, clock):
-    planning = _planning()
     plug(engine, "BUS-01", "CP-BUS-01", soc=0.8)
 
     def vehicle(at=T0):
@@ -375,12 +364,12 @@ def test_overrides_shape_the_problem_and_expire(engine, clock):
     discharging = vehicle()
     assert discharging["v2g_windows"][0][0] == 0 and discharging["v2g_windows"][0][1] >= 4
     with session_scope(engine) as s:  # only the newest override is in force
-        assert [o.kind for o in controls.active_overrides(s, at=T0)] == ["discharge_now"]
+        assert [o.kind for o in controls.active_overrides(session=s, at=T0)] == ["discharge_now"]
     after = vehicle(clock.advance(hours=1, minutes=1))  # every override has ended: back to the normal plan
     assert (after["arrival_step"], after["soc_target"]) == (0, normal["soc_target"])
     assert after["departure_step"] == normal["departure_step"] - 4  # the horizon moved on by 4 steps
     with session_scope(engine) as s:
-        assert controls.active_overrides(s, at=clock.now()) == []
+        assert controls.active_overrides(session=s, at=clock.now()) == []
     call(engine, controls.start_override, actor="alice", vehicle_id="BUS-01", kind="pause", until=clock.now() + timedelta(hours=1))
     call(engine, controls.cancel_override, actor="alice", vehicle_id="BUS-01")
     assert audit_rows(engine)[-1].action == "override.cancel"
@@ -397,27 +386,26 @@ def test_link_pending_audits_and_plan_in_force(engine, clock):
         early = models.DispatchRun(site_id="depot-ams", started_at=T0 - timedelta(minutes=1), finished_at=T0, status="optimal")
         s.add(early)
         s.flush()
-        assert controls.link_pending_audits(s, early.id) == 0  # started before the change
-        assert controls.plan_in_force(s, s.get(models.AuditEvent, event.id)) is None
+        assert audit.link_pending_audits(session=s, run_id=early.id) == 0  # started before the change
+        assert audit.plan_in_force(session=s, event=s.get(models.AuditEvent, event.id)) is None
     clock.advance(minutes=1)
     with session_scope(engine) as s:
         run = models.DispatchRun(site_id="depot-ams", started_at=clock.now(), finished_at=clock.now(), status="optimal")
         s.add(run)
         s.flush()
-        assert controls.link_pending_audits(s, run.id) == 1
+        assert audit.link_pending_audits(session=s, run_id=run.id) == 1
         row = s.get(models.AuditEvent, event.id)
         assert row.dispatch_run_id == run.id
-        assert controls.plan_in_force(s, row).id == run.id
-        assert controls.link_pending_audits(s, run.id) == 0  # linked once
+        assert audit.plan_in_force(session=s, event=row).id == run.id
+        assert audit.link_pending_audits(session=s, run_id=run.id) == 0  # linked once
 
 
 def test_preview_shows_the_new_plan_and_keeps_nothing(engine, clock):
-    _planning()
     plug(engine, "BUS-01", "CP-BUS-01", soc=0.9)
     with session_scope(engine) as s:  # allow discharge for the whole afternoon so the floor binds
         s.add(models.V2GWindow(site_id="depot-ams", vehicle_id="BUS-01", weekdays="0123456", start_time="13:00", end_time="23:00"))
     before = snapshot(engine)
-    preview = controls.preview_change(
+    preview = planning.preview_change(
         engine=engine,
         apply=lambda s: controls.set_soc_floor(session=s, actor="alice", vehicle_id="BUS-01", floor=0.7),
         time_limit_s=20,
@@ -427,14 +415,14 @@ def test_preview_shows_the_new_plan_and_keeps_nothing(engine, clock):
     assert min(new_curve) >= 0.7 - 1e-6
     assert preview.current.cost <= preview.proposed.cost + 1e-6  # a tighter floor never makes the plan cheaper
     with pytest.raises(controls.ValidationError):
-        controls.preview_change(
+        planning.preview_change(
             engine=engine, apply=lambda s: controls.set_soc_floor(session=s, actor="alice", vehicle_id="BUS-01", floor=2)
         )
     assert snapshot(engine) == before
 
 
 def test_cli_valid_and_invalid(engine, capsys):
-    from core.controls_cli import main
+    from core.controls.__main__ import main
 
     assert main(["set-floor", "VAN-02", "40", "--actor", "alice"], engine=engine) == 0
     with session_scope(engine) as s:
@@ -450,6 +438,78 @@ def test_cli_valid_and_invalid(engine, capsys):
     assert "floor: must be between 0 and 100 %" in err and "weekdays" in err and "departure_time" in err and "confirm" in err
     assert snapshot(engine) == before
     assert main(["site-settings", "--import-kw", "350", "--actor", "alice"], engine=engine) == 0
+
+
+def test_cli_v2g_back_on_needs_confirm(engine, capsys):
+    from core.controls.__main__ import main
+
+    assert main(["v2g-off", "--charger", "CP-BUS-01", "--actor", "alice"], engine=engine) == 0
+    before = snapshot(engine)
+    assert main(["v2g-off", "--charger", "CP-BUS-01", "--on", "--actor", "alice"], engine=engine) == 2
+    assert "confirm: V2G on for CP-BUS-01" in capsys.readouterr().err
+    assert snapshot(engine) == before
+    assert main(["v2g-off", "--charger", "CP-BUS-01", "--on", "--confirm", "--actor", "alice"], engine=engine) == 0
+    rows = audit_rows(engine)
+    assert len(rows) == len(before["AuditEvent"]) + 1
+    assert (rows[-1].action, rows[-1].target, rows[-1].after) == ("v2g_off.set", "charger:CP-BUS-01", {"v2g_off": False})
+    with session_scope(engine) as s:
+        assert s.get(models.Charger, "CP-BUS-01").v2g_off is False
+
+
+# --- the settings forms ---------------------------------------------------------------------------
+
+
+def test_one_off_form_converts_the_local_date_and_time(engine, clock):
+    values = {"vehicle": "VAN-01", "departs_date": "2026-12-02", "departs_time": "05:00", "target": 100}
+    saved = controls.save_form("oneoff", values, actor="alice", engine=engine)
+    [row] = audit_rows(engine)
+    assert saved == {"audit_id": row.id, "saved_at": T0.isoformat()}
+    assert row.after == {"departs_at": "2026-12-02T04:00:00+00:00", "target_soc": 1.0}  # 05:00 CET = 04:00 UTC
+    before = snapshot(engine)
+    with pytest.raises(controls.ValidationError) as err:
+        controls.save_form("oneoff", {**values, "departs_date": ""}, actor="alice", engine=engine)
+    assert err.value.errors == {"departs_date": "required"}
+    with pytest.raises(controls.ValidationError) as err:  # form and setter errors together, nothing saved
+        controls.save_form("override", {"vehicle": "VAN-01", "kind": "boost", "minutes": 0}, actor="alice", engine=engine)
+    assert set(err.value.errors) == {"vehicle", "kind", "until", "minutes"}
+    with pytest.raises(controls.ValidationError) as err:
+        controls.save_form("oneoff", {**values, "departs_time": "5 am"}, actor="alice", engine=engine)
+    assert controls.field_errors("oneoff", err.value.errors, ["vehicle", "departs_date", "departs_time", "target"]) == {
+        "departs_time": "a time of day as HH:MM"
+    }
+    assert snapshot(engine) == before
+
+
+def test_forms_fleet_floor_site_wide_window_and_v2g_confirmation(engine):
+    controls.save_form("floor", {"vehicle": None, "floor": 40}, actor="alice", engine=engine)
+    assert audit_rows(engine)[-1].action == "fleet_soc_floor.set"
+    window = {"vehicle": None, "weekdays": ["0", "1"], "start_time": "17:00", "end_time": "21:00"}
+    with pytest.raises(controls.ValidationError) as err:
+        controls.save_form("window", window, actor="alice", engine=engine)
+    assert set(err.value.errors) == {"confirm"}
+    controls.save_form("window", window, actor="alice", confirmed=True, engine=engine)
+    assert audit_rows(engine)[-1].after["vehicle_id"] is None
+    controls.save_form("v2g_off", {"target": "vehicle:BUS-01", "off": "off"}, actor="alice", engine=engine)
+    with pytest.raises(controls.ValidationError) as err:
+        controls.save_form("v2g_off", {"target": "vehicle:BUS-01", "off": "on"}, actor="alice", engine=engine)
+    assert set(err.value.errors) == {"confirm"}
+    controls.save_form("v2g_off", {"target": "vehicle:BUS-01", "off": "on"}, actor="alice", confirmed=True, engine=engine)
+    assert audit_rows(engine)[-1].after == {"v2g_off": False}
+    with pytest.raises(ValueError, match="unknown settings form"):
+        controls.form_change("nope", {}, actor="alice")
+
+
+def test_settings_snapshot_and_plan_in_force(engine, clock):
+    data = controls.settings_snapshot(engine=engine)
+    assert data["site"]["id"] == "depot-ams" and {v["id"] for v in data["vehicles"]} >= {"BUS-01", "VAN-01"}
+    saved = controls.save_form("floor", {"vehicle": "VAN-01", "floor": 40}, actor="alice", engine=engine)
+    assert controls.plans_in_force([saved["audit_id"], None], engine=engine) == [None, None]
+    clock.advance(minutes=1)
+    with session_scope(engine) as s:
+        s.add(models.DispatchRun(site_id="depot-ams", started_at=clock.now(), finished_at=clock.now(), status="optimal"))
+    [run, none] = controls.plans_in_force([saved["audit_id"], None], engine=engine)
+    assert none is None and run["status"] == "optimal"
+    assert run["finished_at"].utcoffset() == timedelta(hours=1)  # on the site's clock (CET)
 
 
 def test_cli_runs_as_a_module(tmp_path):
@@ -485,15 +545,15 @@ def test_audit_list_filters_and_csv(engine, clock):
     call(engine, controls.set_soc_floor, actor="=cmd()", vehicle_id="VAN-02", floor=0.5)
     tz = "Europe/Amsterdam"
     with session_scope(engine) as s:
-        every = controls.list_audit(s, timezone=tz)
+        every = audit.list_audit(session=s, timezone=tz)
         assert [r["actor"] for r in every] == ["=cmd()", "bob", "alice"]  # newest first
-        assert [r["actor"] for r in controls.list_audit(s, actor="bob", timezone=tz)] == ["bob"]
-        assert [r["action"] for r in controls.list_audit(s, action="soc_floor.set", timezone=tz)] == ["soc_floor.set"] * 2
+        assert [r["actor"] for r in audit.list_audit(session=s, actor="bob", timezone=tz)] == ["bob"]
+        assert [r["action"] for r in audit.list_audit(session=s, action="soc_floor.set", timezone=tz)] == ["soc_floor.set"] * 2
         # local dates: 23:30 UTC on 2 Dec is 3 Dec in Amsterdam
-        assert [r["actor"] for r in controls.list_audit(s, date_from=date(2026, 12, 2), date_to=date(2026, 12, 2), timezone=tz)] == ["bob"]
-        assert [r["actor"] for r in controls.list_audit(s, date_from=date(2026, 12, 3), timezone=tz)] == ["=cmd()"]
-        assert controls.audit_filter_options(s) == (["=cmd()", "alice", "bob"], ["soc_floor.set", "target.set"])
-    text = controls.audit_csv(every)
+        assert [r["actor"] for r in audit.list_audit(session=s, date_from=date(2026, 12, 2), date_to=date(2026, 12, 2), timezone=tz)] == ["bob"]
+        assert [r["actor"] for r in audit.list_audit(session=s, date_from=date(2026, 12, 3), timezone=tz)] == ["=cmd()"]
+        assert audit.audit_filter_options(session=s) == (["=cmd()", "alice", "bob"], ["soc_floor.set", "target.set"])
+    text = audit.audit_csv(every)
     lines = text.strip().splitlines()
     assert lines[0] == "time,actor,action,target,before,after,dispatch_run_id"
     assert lines[1].startswith("2026-12-03T00:30:00+01:00,'=cmd(),soc_floor.set,vehicle:VAN-02,")  # no formula injection

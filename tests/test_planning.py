@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import create_engine
+from sqlmodel import Session, select
 
-from core import models, planning
+from core import controls, dispatch, models, planning
 from core.clock import FixedClock, set_clock
 from core.config import DEMO_DIR
 from core.db import init_db, make_engine, session_scope
@@ -164,3 +165,58 @@ def test_monthly_demand_charge_prices_only_a_new_monthly_peak(engine):
     with session_scope(engine) as s:
         tariff = planning.build_problem(session=s, site=s.get(models.Site, "depot-ams"), at=T0 + timedelta(minutes=16)).scenario["tariff"]
     assert tariff["demand_peak_floor_kw"] == 350.0
+
+
+
+def write_during_each_solve(engine, monkeypatch) -> list[bool]:
+    """Make every solve first write a meter sample through a second connection on the same file with a
+    short busy timeout, as the gateway's telemetry writer would: it fails with "database is locked"
+    if the planner holds SQLite's write lock while it solves. Returns the list of writes that succeeded."""
+    written: list[bool] = []
+    real_plan = dispatch.plan
+
+    def plan_while_the_telemetry_writer_writes(scenario, **kwargs):
+        other = create_engine(engine.url, connect_args={"timeout": 0.5})
+        try:
+            with Session(other) as s:
+                s.add(models.MeterSample(time=T0, charger_id="CP-CAR-01", power_kw=1.0))
+                s.commit()
+                written.append(True)
+        finally:
+            other.dispose()
+        return real_plan(scenario, **kwargs)
+
+    monkeypatch.setattr(dispatch, "plan", plan_while_the_telemetry_writer_writes)
+    return written
+
+
+def test_the_lp_is_solved_with_no_write_lock_held(engine, monkeypatch):
+    """run_dispatch reads in a closed session, solves with none open, then stores in one transaction."""
+    plug(engine, "BUS-01", "CP-BUS-01", soc=0.8)
+    with session_scope(engine) as s:
+        s.add(models.Tariff(site_id="depot-ams", name="TOU", demand_charge_per_kw_month=12.0))
+    written = write_during_each_solve(engine, monkeypatch)
+    run_id = planning.run_dispatch(site_id="depot-ams", trigger="test", engine=engine)
+    assert written == [True]
+    with session_scope(engine) as s:
+        run = s.get(models.DispatchRun, run_id)
+        assert run.status == "optimal" and run.finished_at is not None
+        assert len(s.exec(select(models.Setpoint).where(models.Setpoint.run_id == run_id)).all()) == 96
+        assert s.exec(select(models.ChargingProfileCommand).where(models.ChargingProfileCommand.run_id == run_id)).all()
+        # The month-peak bookkeeping is written with the run, not while the problem was built.
+        assert s.get(models.Site, "depot-ams").month_peak_through == T0
+
+
+def test_the_preview_rolls_back_before_it_solves(engine, monkeypatch):
+    """The preview's change holds the write lock only while the problem is rebuilt, not during the solves."""
+    plug(engine, "BUS-01", "CP-BUS-01", soc=0.8)
+    written = write_during_each_solve(engine, monkeypatch)
+    preview = planning.preview_change(
+        engine=engine,
+        apply=lambda s: controls.set_soc_floor(session=s, actor="alice", vehicle_id="BUS-01", floor=0.7),
+        time_limit_s=20,
+    )
+    assert written == [True, True]
+    assert preview.proposed.floors["BUS-01"] == 0.7 and preview.current.floors["BUS-01"] == 0.35
+    with session_scope(engine) as s:
+        assert s.get(models.Vehicle, "BUS-01").soc_floor != 0.7, "a preview keeps nothing"

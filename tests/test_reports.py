@@ -227,6 +227,21 @@ def test_bad_requests_are_refused(engine):
         reports.build_report("audit", date_from=DAY, date_to=DAY - timedelta(days=1), site_id="s1", engine=engine)
 
 
+def test_audit_cells_a_spreadsheet_would_run_are_neutralised(engine):
+    with session_scope(engine) as s:
+        s.add(models.AuditEvent(time=utc(2026, 1, 12, 10), actor="=HYPERLINK(1)", action="rename", target="+v9"))
+    audit = report(engine, "audit").set_index("action")
+    assert (audit.loc["rename"].actor, audit.loc["rename"].target) == ("'=HYPERLINK(1)", "'+v9")
+    assert audit.loc["set_soc_floor"].actor == "alice"
+
+
+def test_at_most_max_days_per_report(engine):
+    last = DAY + timedelta(days=reports.MAX_DAYS - 1)
+    assert reports.build_report("audit", date_from=DAY, date_to=last, site_id="s1", engine=engine).frame is not None
+    with pytest.raises(reports.ReportError, match="at most"):
+        reports.build_report("audit", date_from=DAY, date_to=last + timedelta(days=1), site_id="s1", engine=engine)
+
+
 def test_command_line_writes_the_same_csv(tmp_path, capsys):
     # The session database (demo site): the CLI and build_report give the same bytes.
     out = tmp_path / "runs.csv"

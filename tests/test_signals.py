@@ -16,6 +16,7 @@ from sqlmodel import func, select
 
 from core import models, signals
 from core.db import make_engine, session_scope
+from core.signals import csv_import
 
 DATA = Path(__file__).parent / "data"
 AMS = "Europe/Amsterdam"
@@ -233,7 +234,7 @@ def test_a_file_above_the_size_limit_is_refused_before_it_is_parsed(engine, tmp_
     def must_not_parse(*_a, **_k):
         raise AssertionError("the file was parsed")
 
-    monkeypatch.setattr(signals, "_rows", must_not_parse)
+    monkeypatch.setattr(csv_import, "read_rows", must_not_parse)
     big = tmp_path / "big.csv"
     big.write_bytes(b"x" * (signals.MAX_FILE_BYTES + 1))
     with pytest.raises(signals.SignalError, match=r"limit is 5 MB and 100,000 rows"):
@@ -248,7 +249,7 @@ def test_a_file_above_the_size_limit_is_refused_before_it_is_parsed(engine, tmp_
 
 def test_too_many_rows_are_refused_at_the_first_row_over(engine, monkeypatch):
     # Tried: 4 data rows with the row limit set to 3; the refusal names row 5 (header is row 1).
-    monkeypatch.setattr(signals, "MAX_ROWS", 3)
+    monkeypatch.setattr(csv_import, "MAX_ROWS", 3)
     with pytest.raises(signals.SignalError, match=r"row 5: more than 3 data rows"):
         signals.import_prices(
             text=(DATA / "prices_15min_offset.csv").read_text(), site_id="s1", timezone=None, actor="t", engine=engine
@@ -408,7 +409,7 @@ def test_tariff_rules_fill_the_gaps_between_stored_prices(engine):
         )
     with session_scope(engine) as session:
         site = session.get(models.Site, "s1")
-        steps = signals.price_steps(session, site, utc(2026, 3, 2, 5, 45), 6, profile=None)
+        steps = signals.price_steps(session=session, site=site, start=utc(2026, 3, 2, 5, 45), steps=6, profile=None)
     # local 06:45 night, 07:00 stored, 07:15..07:45 weekday day rate
     assert [(s.import_price_per_kwh, s.source) for s in steps] == [
         (0.20, "tariff"),
@@ -420,8 +421,9 @@ def test_tariff_rules_fill_the_gaps_between_stored_prices(engine):
     ]
     with session_scope(engine) as session:
         site = session.get(models.Site, "s1")
-        saturday_noon = signals.price_steps(session, site, utc(2026, 3, 7, 11), 1)[0]
-        friday_night = signals.price_steps(session, site, utc(2026, 3, 6, 23), 1)[0]  # Sat 00:00 local
+        saturday_noon = signals.price_steps(session=session, site=site, start=utc(2026, 3, 7, 11), steps=1)[0]
+        # Friday 23:00 UTC is Saturday 00:00 local.
+        friday_night = signals.price_steps(session=session, site=site, start=utc(2026, 3, 6, 23), steps=1)[0]
     assert (saturday_noon.import_price_per_kwh, friday_night.import_price_per_kwh) == (0.18, 0.20)
 
 
@@ -447,8 +449,8 @@ def test_without_tariff_the_last_known_day_is_used(engine):
         )
     with session_scope(engine) as session:
         site = session.get(models.Site, "s1")
-        noon, one_pm = signals.price_steps(session, site, utc(2026, 3, 2, 12), 2)
-        at_start_of_horizon = signals.price_steps(session, site, utc(2026, 3, 9, 12), 1)[0]
+        noon, one_pm = signals.price_steps(session=session, site=site, start=utc(2026, 3, 2, 12), steps=2)
+        at_start_of_horizon = signals.price_steps(session=session, site=site, start=utc(2026, 3, 9, 12), steps=1)[0]
     assert (noon.import_price_per_kwh, noon.source) == (0.31, "last known day")
     # 12:15 has no price a day (or up to a week) earlier: the last stored price before the horizon.
     assert (one_pm.import_price_per_kwh, one_pm.source) == (0.45, "last known")
@@ -476,7 +478,7 @@ def test_planning_uses_the_tariff_rule_where_no_price_is_stored(engine):
             )
     with session_scope(engine) as session:
         site = session.get(models.Site, "s1")
-        imports, exports, assumed = planning._prices(session, site, start, profile=None)
+        imports, exports, assumed = planning.price_forecast(session=session, site=site, start=start, profile=None)
     assert len(imports) == planning.HORIZON_STEPS
     assert imports[:4] == [0.5] * 4 and exports[:4] == [0.1] * 4
     assert imports[4:8] == [0.30] * 4 and exports[4:8] == [0.08] * 4  # 07:00-08:00 local, weekday day rate
@@ -492,7 +494,7 @@ def test_grid_figure_marks_assumed_prices(engine, monkeypatch):
     from components.grid import grid_figure
     from core.clock import FixedClock, set_clock
 
-    monkeypatch.setattr(signals, "demo_profile", lambda: None)
+    monkeypatch.setattr("core.signals.view.demo_profile", lambda: None)
     at = utc(2026, 3, 2, 12, 0)
     set_clock(FixedClock(at))
     try:

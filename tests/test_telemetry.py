@@ -1,16 +1,21 @@
-"""What the live pages are told, from a real database file: staleness and chargers that ignore their profile."""
+"""What the live pages are told, from a real database file: staleness, chargers that ignore their
+profile, and "may this vehicle discharge" as the planner decides it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlmodel import select
 
+from components.fleet import v2g_text
 from core import models, telemetry
 from core.clock import FixedClock, set_clock
-from core.config import DEMO_DIR
+from core.config import DEMO_DIR, get_settings
 from core.db import init_db, make_engine, session_scope
 from core.demo import seed_demo
+from core.planning import build_problem
+from core.rules.staleness import STALE_METER_INTERVALS
 
 T0 = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
 
@@ -41,7 +46,7 @@ def samples(engine, charger_id: str, powers_kw: list[float]) -> None:
 
 
 def state(engine, charger_id: str) -> telemetry.ChargerState:
-    return next(c for c in telemetry.charger_states("depot-ams", engine) if c.charger_id == charger_id)
+    return next(c for c in telemetry.charger_states("depot-ams", engine=engine) if c.charger_id == charger_id)
 
 
 # (what was tried, setpoint kW, metered kW, flagged?) on a 100 kW charger: tolerance max(2, 10 %) = 10 kW.
@@ -62,10 +67,110 @@ def test_a_charger_that_ignores_its_profile_is_flagged(engine, tried, setpoint_k
 
 
 def test_values_older_than_their_update_interval_are_stale(engine):
-    # Test meter interval 2 s: stale past 3 intervals = 6 s.
+    # Test meter interval 2 s: stale past 2 intervals (core.rules.staleness) = 4 s.
     with session_scope(engine) as s:
-        s.add(models.MeterSample(time=T0 - timedelta(seconds=4), charger_id="CP-BUS-01", power_kw=5.0))
+        s.add(models.MeterSample(time=T0 - timedelta(seconds=3), charger_id="CP-BUS-01", power_kw=5.0))
         s.add(models.MeterSample(time=T0 - timedelta(seconds=60), charger_id="CP-BUS-02", power_kw=5.0))
     assert state(engine, "CP-BUS-01").power_kw.stale is False
     assert state(engine, "CP-BUS-02").power_kw.stale is True
     assert state(engine, "CP-BUS-03").power_kw.value is None and state(engine, "CP-BUS-03").power_kw.stale
+
+
+# --- one rule for "may this vehicle discharge" and "stale", shared with the planner ----------------
+
+SITE = "depot-ams"
+
+
+def plug_in(engine, vehicle_id: str, charger_id: str, *, soc: float = 0.6, soc_age: timedelta = timedelta(seconds=1)) -> None:
+    """An open session of `vehicle_id` on `charger_id` since an hour ago, with a SoC reading `soc_age` old."""
+    with session_scope(engine) as s:
+        s.add(models.PlugSession(charger_id=charger_id, vehicle_id=vehicle_id, transaction_id=f"T-{vehicle_id}",
+                                started_at=T0 - timedelta(hours=1)))
+        s.add(models.MeterSample(time=T0 - soc_age, charger_id=charger_id, power_kw=0.0, soc=soc))
+
+
+def planned(engine):
+    """What the planner makes of the database now: charger id -> its scenario entry, and the problem."""
+    with session_scope(engine) as s:
+        problem = build_problem(session=s, site=s.get(models.Site, SITE), at=T0)
+    return {c["id"]: c for c in problem.scenario["chargers"]}, problem
+
+
+def test_the_v2g_column_agrees_with_the_planner_on_every_demo_charger(engine):
+    """The overview's V2G column said "yes" for VAN-03/VAN-04 on OCPP 2.0.1 chargers without negative
+    limits, which the planner never discharges. Now one rule (core.rules.discharge) answers both."""
+    with session_scope(engine) as s:
+        s.get(models.Charger, "CP-BUS-02").v2g_off = True  # the operator switches, too
+        s.get(models.Vehicle, "VAN-05").v2g_allowed = False
+        chargers = s.exec(select(models.Charger).where(models.Charger.site_id == SITE)).all()
+        homes = {v.home_charger_id: v.id for v in s.exec(select(models.Vehicle).where(models.Vehicle.site_id == SITE))}
+    assert all(c.id in homes for c in chargers), "every demo charger is some vehicle's home"
+    for charger_id, vehicle_id in homes.items():
+        plug_in(engine, vehicle_id, charger_id)  # a fresh SoC: only the charger and the switches decide
+
+    plan_chargers, _ = planned(engine)
+    rows = {r.charger_id: r for r in telemetry.fleet(SITE, engine=engine)}
+    states = {s.charger_id: s for s in telemetry.vehicle_states(SITE, engine=engine)}
+    assert set(plan_chargers) == set(rows) == {c.id for c in chargers}
+    for charger_id, entry in plan_chargers.items():
+        discharges = entry["max_discharge_kw"] > 0
+        row, state = rows[charger_id], states[charger_id]
+        assert row.v2g_possible is discharges, (charger_id, row.v2g_blocked_reason)
+        assert state.plugged and state.v2g_possible is discharges, (charger_id, state.v2g_blocked_reason)
+        assert (row.v2g_blocked_reason is None) is discharges
+        assert v2g_text(row.v2g_possible, row.v2g_blocked_reason).startswith("yes" if discharges else "no — ")
+
+    # The cases of the issue, by name: charge-only 2.0.1, the switches, one-way chargers.
+    assert not rows["CP-VAN-03"].v2g_possible and "charge-only" in rows["CP-VAN-03"].v2g_blocked_reason
+    assert not rows["CP-VAN-04"].v2g_possible
+    assert rows["CP-VAN-01"].v2g_possible  # 2.0.1 with the vendor's negative limits
+    assert not rows["CP-BUS-02"].v2g_possible and "V2G is off" in rows["CP-BUS-02"].v2g_blocked_reason
+    assert not rows["CP-VAN-05"].v2g_possible and "V2G is off" in rows["CP-VAN-05"].v2g_blocked_reason
+    assert not rows["CP-CAR-01"].v2g_possible and "one-way" in rows["CP-CAR-01"].v2g_blocked_reason
+    assert rows["CP-BUS-01"].v2g_possible
+
+
+@pytest.mark.parametrize(("intervals", "stale"), [(1.5, False), (2.5, True)])
+def test_a_soc_is_stale_for_the_pages_exactly_when_the_planner_treats_it_as_unknown(engine, intervals, stale):
+    """One threshold (core.rules.staleness, 2 meter intervals): telemetry used 3 and planning 2, so a
+    SoC 2.5 intervals old showed as fresh while the planner already planned from the floor."""
+    assert STALE_METER_INTERVALS == 2
+    age = timedelta(seconds=intervals * get_settings().meter_interval_s)
+    plug_in(engine, "BUS-01", "CP-BUS-01", soc=0.8, soc_age=age)
+
+    state = telemetry.vehicle_states(SITE, engine=engine, vehicle_id="BUS-01")[0]
+    assert state.soc.value == 0.8 and state.soc.stale is stale
+    assert state.v2g_possible is not stale
+    if stale:
+        assert "stale" in state.v2g_blocked_reason
+
+    plan_chargers, problem = planned(engine)
+    (vehicle,) = problem.vehicles
+    assert vehicle.soc_known is not stale
+    (entry,) = problem.scenario["vehicles"]
+    assert entry["soc_arrival"] == (entry["soc_floor"] if stale else 0.8)  # unknown: planned from the floor
+    assert (plan_chargers["CP-BUS-01"]["max_discharge_kw"] > 0) is not stale  # ... and no discharge
+
+
+def test_caches_are_kept_per_database(tmp_path, engine):
+    """A second database in the same process gets its own settled history and setpoints, never the first's."""
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    init_db(other)
+    seed_demo(demo_dir=DEMO_DIR, engine=other)
+    with session_scope(engine) as s:
+        s.add(models.SiteSample(site_id=SITE, time=T0 - timedelta(hours=2), building_load_kw=10.0, pv_kw=0.0,
+                                ev_charge_kw=0.0, ev_discharge_kw=0.0, net_import_kw=10.0))  # fmt: skip
+        run = models.DispatchRun(site_id=SITE, started_at=T0, finished_at=T0, status="optimal", horizon_start=T0)
+        s.add(run)
+        s.flush()
+        s.add(models.Setpoint(run_id=run.id, vehicle_id="BUS-01", charger_id="CP-BUS-01", start=T0, step=0, power_kw=5.0))
+        run_id = run.id
+    try:
+        window = {"since": T0 - timedelta(hours=3), "until": T0}
+        assert len(telemetry.site_history_frame(SITE, engine=engine, **window)) == 1
+        assert len(telemetry.site_history_frame(SITE, engine=other, **window)) == 0
+        assert len(telemetry.plan_frame(run_id, engine=engine)) == 1
+        assert len(telemetry.plan_frame(run_id, engine=other)) == 0
+    finally:
+        telemetry.clear_caches()
+        other.dispose()

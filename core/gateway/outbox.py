@@ -1,6 +1,6 @@
 """Control out: send what the outbox table asks, record every answer.
 
-`core/planning.py` writes ChargingProfileCommand rows with status "pending"; this task polls the
+`core/planning` writes ChargingProfileCommand rows with status "pending"; this task polls the
 table (every second by default, at once when woken), sends each command to its charger and stores
 the answer: the charger's status (Accepted, Rejected, ...), CallError, Timeout or Offline, with
 sent_at / answered_at. Commands of one charger go one after the other, in the order they were

@@ -7,7 +7,8 @@ Two jobs:
   dispatch run at once (trigger "replan") where it says yes (a plug-in, plug-out or operator change).
 
 Planning is blocking work (database, LP solver), so it runs in a worker thread (`asyncio.to_thread`)
-and the sockets keep being served. A lock per site keeps the two jobs from planning one site twice
+and the sockets keep being served; it holds no database lock while the LP solves, so the telemetry
+writer goes on meanwhile. A lock per site keeps the two jobs from planning one site twice
 at the same time. `core.planning` is imported when the scheduler is built: if it cannot be imported
 the gateway runs without dispatch and says so in the log.
 """

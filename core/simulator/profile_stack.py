@@ -4,8 +4,9 @@ The charger side of OCPP smart charging, kept to what a real station does with o
 profiles replace one with the same id (or the same purpose and stack level); at an instant the
 TxProfile of the running transaction with the highest stack level wins, else the highest
 TxDefaultProfile; a ChargePointMaxProfile / ChargingStationMaxProfile caps the charge limit. A
-profile outside validFrom/validTo, or past its schedule's duration, does not apply. TxProfiles end
-with their transaction. Limits are read in W (A are turned into W at 230 V per phase).
+profile outside validFrom/validTo, or past its schedule's duration, does not apply; nor does a 2.1
+profile with maxOfflineDuration while the station has been offline longer than that (K_100: it then
+falls back to the profile underneath, our safe default). TxProfiles end with their transaction. Limits are read in W (A are turned into W at 230 V per phase).
 """
 
 from __future__ import annotations
@@ -41,10 +42,16 @@ class InstalledProfile:
     duration_s: float | None
     recurrency: str | None
     periods: tuple[Period, ...]
+    max_offline_duration_s: float | None = None
 
-    def period_at(self, at: datetime, transaction_start: datetime | None) -> Period | None:
-        """The period in force at `at`, None when the profile does not apply then."""
+    def period_at(
+        self, at: datetime, transaction_start: datetime | None, offline_for_s: float | None = None
+    ) -> Period | None:
+        """The period in force at `at`, None when the profile does not apply then (`offline_for_s`:
+        how long the station has been out of contact with its central system, None when connected)."""
         if (self.valid_from and at < self.valid_from) or (self.valid_to and at >= self.valid_to):
+            return None
+        if self.max_offline_duration_s is not None and offline_for_s is not None and offline_for_s > self.max_offline_duration_s:
             return None
         # Relative schedules run from the start of the transaction, the others from startSchedule.
         start = transaction_start if self.kind == "Relative" else (self.start_schedule or transaction_start)
@@ -96,7 +103,12 @@ class ProfileStack:
         self.clear(purpose="TxProfile")
 
     def period_at(
-        self, at: datetime, *, transaction_id: str | None, transaction_start: datetime | None
+        self,
+        at: datetime,
+        *,
+        transaction_id: str | None,
+        transaction_start: datetime | None,
+        offline_for_s: float | None = None,
     ) -> tuple[Period | None, float | None]:
         """(the period that rules at `at`, the station's max charge limit in kW or None)."""
 
@@ -110,7 +122,7 @@ class ProfileStack:
                     or (profile.transaction_id is not None and profile.transaction_id != transaction_id)
                 ):
                     continue
-                period = profile.period_at(at, transaction_start)
+                period = profile.period_at(at, transaction_start, offline_for_s)
                 if period is not None:
                     candidates.append((profile.stack_level, period))
             return max(candidates, key=lambda c: c[0])[1] if candidates else None
@@ -122,7 +134,7 @@ class ProfileStack:
             period.limit_kw
             for profile in self.profiles.values()
             if profile.purpose in MAX_PURPOSES
-            for period in [profile.period_at(at, transaction_start)]
+            for period in [profile.period_at(at, transaction_start, offline_for_s)]
             if period is not None and period.limit_kw is not None
         ]
         return ruling, (min(station_max) if station_max else None)
@@ -164,6 +176,7 @@ def profile_from_request(profile: dict, *, protocol: str) -> InstalledProfile:
         duration_s=None if schedule.get("duration") is None else float(schedule["duration"]),
         recurrency=profile.get("recurrency_kind"),
         periods=tuple(sorted(periods, key=lambda p: p.start_s)),
+        max_offline_duration_s=None if profile.get("max_offline_duration") is None else float(profile["max_offline_duration"]),
     )
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from core.rules.taper import NO_TAPER, charge_limit_kw, default_taper_start_soc
+
 # The vehicle's own battery management never lets it go lower than this, whatever is asked.
 BMS_MIN_SOC = 0.05
 
@@ -31,14 +33,15 @@ class SimVehicle:
     usual_departure: str  # local HH:MM
     timezone: str
     soc: float = 0.0
+    taper_start_soc: float = NO_TAPER  # where its charging power starts to fall (core.rules.taper)
 
     def __post_init__(self):
         if not self.soc:
             self.soc = self.arrival_soc
 
     @classmethod
-    def from_demo(cls, vehicle, timezone: str) -> SimVehicle:
-        """From a core.demo.DemoVehicle and the site's time zone."""
+    def from_demo(cls, vehicle, timezone: str, *, taper: bool = False) -> SimVehicle:
+        """From a core.demo.DemoVehicle and the site's time zone; `taper`: the kind's CC/CV taper."""
         return cls(
             id=vehicle.id,
             id_tag=vehicle.id_tag,
@@ -51,7 +54,12 @@ class SimVehicle:
             usual_arrival=vehicle.usual_arrival,
             usual_departure=vehicle.usual_departure,
             timezone=timezone,
+            taper_start_soc=NO_TAPER if not taper else default_taper_start_soc(vehicle.kind),
         )
+
+    def charge_limit_kw(self) -> float:
+        """The most the battery takes now (its taper near full)."""
+        return charge_limit_kw(self.max_charge_kw, self.soc, self.taper_start_soc)
 
     # -- when it is there --
 

@@ -154,7 +154,7 @@ def main() -> int:
         ("chargers: live update", lambda: chargers.refresh(1, 1), True),
         ("plan: first render", lambda: plan.layout(), None),
         # A new run: its setpoints are read from the database (the per-process cache cleared).
-        ("plan: live update, new run", lambda: (telemetry._run_setpoints.cache_clear(), plan.refresh(1, None)), True),
+        ("plan: live update, new run", lambda: (telemetry.clear_caches(), plan.refresh(1, None)), True),
         ("plan: live update, same run", lambda: plan.refresh(1, plan_run_id), True),
         ("wall: first render", lambda: wall.layout(), None),
         ("wall: live update", lambda: wall.refresh(1), True),

@@ -1,6 +1,6 @@
 """A monthly demand charge: only a peak above the billing period's peak so far is charged.
 
-`tariff.demand_peak_floor_kw` is this engine's extension of v2g-scenario/1 (core/planning.py fills
+`tariff.demand_peak_floor_kw` is this engine's extension of v2g-scenario/1 (core/planning fills
 it with the month's peak of 15-minute net import so far).
 """
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from core import models
-from core.clock import now
 from core.charging_profiles import build_charging_profile
+from core.clock import now
 from core.gateway.registry import Registry
 from tests.gateway.support import (
     DEMO,

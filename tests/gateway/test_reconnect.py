@@ -11,8 +11,8 @@ import pytest
 from websockets.asyncio.client import connect
 
 from core import models
-from core.clock import now
 from core.charging_profiles import build_charging_profile
+from core.clock import now
 from tests.gateway.support import (
     DEMO,
     add_command,

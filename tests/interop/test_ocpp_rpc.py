@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from core import models
+from core.charging_profiles import build_charging_profile
 from core.clock import now
 from core.gateway.auth import register_charger
-from core.charging_profiles import build_charging_profile
 from tests.gateway.support import add_command, commands, rows, run, running_gateway, wait_until
 
 INTEROP = Path(__file__).resolve().parent

@@ -10,7 +10,9 @@ Examples:
     python -m core.controls set-departure-once VAN-01 --date 2026-12-01 --time 05:00 [--target 100] --actor alice
     python -m core.controls add-window --start 22:00 --end 02:00 [--days 01234] [--vehicle BUS-01]
                                        [--date-from D --date-to D] [--yes] --actor alice
-    python -m core.controls v2g-off (--vehicle V | --charger C) [--on] --actor alice
+    python -m core.controls v2g-off (--vehicle V | --charger C) --actor alice
+    python -m core.controls v2g-off (--vehicle V | --charger C) --on --confirm --actor alice
+                                       (V2G back on allows discharge again: --confirm it)
     python -m core.controls site-settings [--import-kw N] [--export-kw N] [--degradation N] [--interval S] --actor alice
     python -m core.controls demand-response opt-out --actor alice
     python -m core.controls override VAN-01 pause --minutes 60 --actor alice
@@ -26,9 +28,20 @@ import argparse
 import sys
 from datetime import date, timedelta
 
-from core import controls
 from core.clock import now
+from core.controls.departures import (
+    cancel_departure_override,
+    set_departure_override,
+    set_departure_schedule,
+    vehicle_timezone,
+)
+from core.controls.overrides import OVERRIDE_KINDS, cancel_override, start_override
+from core.controls.site_settings import current_site_settings, set_demand_response_opt_in, set_site_settings
+from core.controls.v2g import add_v2g_window, delete_v2g_window, set_v2g_off
+from core.controls.validation import PermissionDenied, ValidationError
+from core.controls.vehicles import set_hard_floor, set_soc_floor, set_target
 from core.db import session_scope
+from core.rules.local_time import local_datetime
 
 EXIT_INVALID = 2
 
@@ -106,7 +119,8 @@ def _parser() -> argparse.ArgumentParser:
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--vehicle")
     group.add_argument("--charger")
-    p.add_argument("--on", action="store_true", help="switch V2G back on")
+    p.add_argument("--on", action="store_true", help="switch V2G back on (needs --confirm)")
+    p.add_argument("--confirm", action="store_true", help="confirm that discharge is allowed again (with --on)")
     p = command("site-settings", "limits, degradation cost, dispatch interval (unset: unchanged)")
     p.add_argument("--import-kw", type=str, default=None)
     p.add_argument("--export-kw", type=str, default=None)
@@ -116,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("choice", choices=("opt-in", "opt-out"))
     p = command("override", "charge_now, pause or discharge_now for a plugged-in vehicle")
     p.add_argument("vehicle")
-    p.add_argument("kind", choices=controls.OVERRIDE_KINDS)
+    p.add_argument("kind", choices=OVERRIDE_KINDS)
     p.add_argument("--minutes", type=float, required=True, help="how long the override lasts")
     p = command("cancel-override", "end a vehicle's override")
     p.add_argument("vehicle")
@@ -128,70 +142,71 @@ def _run(args, session) -> str:
     c = args.command
     if c == "set-floor":
         floor = None if args.floor.lower() == "inherit" else _pct(args.floor, "floor")
-        controls.set_soc_floor(session=session, actor=actor, vehicle_id=args.vehicle, floor=floor)
+        set_soc_floor(session=session, actor=actor, vehicle_id=args.vehicle, floor=floor)
         return f"{args.vehicle}: SoC floor {'inherited' if floor is None else f'{floor:.0%}'}"
     if c == "set-fleet-floor":
-        controls.set_soc_floor(session=session, actor=actor, floor=_pct(args.floor, "floor"), site_id=site)
+        set_soc_floor(session=session, actor=actor, floor=_pct(args.floor, "floor"), site_id=site)
         return f"fleet default floor {args.floor} %"
     if c == "set-hard-floor":
-        controls.set_hard_floor(session=session, actor=actor, hard_floor=_pct(args.floor, "hard_floor"), site_id=site)
+        set_hard_floor(session=session, actor=actor, hard_floor=_pct(args.floor, "hard_floor"), site_id=site)
         return f"hard floor {args.floor} %"
     if c == "set-target":
-        controls.set_target(session=session, actor=actor, vehicle_id=args.vehicle, target=_pct(args.target, "target"))
+        set_target(session=session, actor=actor, vehicle_id=args.vehicle, target=_pct(args.target, "target"))
         return f"{args.vehicle}: target {args.target} %"
     if c == "set-departure":
-        controls.set_departure_schedule(
+        set_departure_schedule(
             session=session, actor=actor, vehicle_id=args.vehicle, weekdays=args.days,
             departure_time=args.time, target=_pct(args.target, "target"), enabled=not args.disabled,
         )
         return f"{args.vehicle}: leaves on days {args.days} at {args.time} with {args.target} %"
     if c == "set-departure-once":
-        vehicle = session.get(controls.models.Vehicle, args.vehicle)
-        timezone = session.get(controls.models.Site, vehicle.site_id).timezone if vehicle else "UTC"
+        timezone = vehicle_timezone(session=session, vehicle_id=args.vehicle) or "UTC"
         day = _date(args.date, "date")
         try:
-            departs_at = controls.local_datetime(timezone, day, args.time)
+            departs_at = local_datetime(timezone, day, args.time)
         except ValueError:
             raise _Invalid({"time": "a time of day as HH:MM"}) from None
-        controls.set_departure_override(
+        set_departure_override(
             session=session, actor=actor, vehicle_id=args.vehicle, departs_at=departs_at, target=_pct(args.target, "target")
         )
         return f"{args.vehicle}: leaves once at {args.date} {args.time}"
     if c == "cancel-departure-once":
-        controls.cancel_departure_override(session=session, actor=actor, vehicle_id=args.vehicle)
+        cancel_departure_override(session=session, actor=actor, vehicle_id=args.vehicle)
         return f"{args.vehicle}: one-off departure cancelled"
     if c == "add-window":
-        event = controls.add_v2g_window(
+        event = add_v2g_window(
             session=session, actor=actor, start_time=args.start, end_time=args.end, weekdays=args.days,
             vehicle_id=args.vehicle, date_from=_date(args.date_from, "date_from"), date_to=_date(args.date_to, "date_to"),
             site_id=site, confirm_fleet_discharge=args.yes,
         )
         return f"added {event.target}"
     if c == "delete-window":
-        controls.delete_v2g_window(session=session, actor=actor, window_id=args.window_id)
+        delete_v2g_window(session=session, actor=actor, window_id=args.window_id)
         return f"deleted window:{args.window_id}"
     if c == "v2g-off":
-        controls.set_v2g_off(session=session, actor=actor, off=not args.on, vehicle_id=args.vehicle, charger_id=args.charger)
+        set_v2g_off(
+            session=session, actor=actor, off=not args.on, vehicle_id=args.vehicle, charger_id=args.charger, confirm=args.confirm
+        )
         return f"V2G {'on' if args.on else 'off'} for {args.vehicle or args.charger}"
     if c == "site-settings":
-        current = controls._site(session, site)
-        controls.set_site_settings(
-            session=session, actor=actor, site_id=current.id,
-            import_limit_kw=current.import_limit_kw if args.import_kw is None else args.import_kw,
-            export_limit_kw=current.export_limit_kw if args.export_kw is None else args.export_kw,
-            degradation_cost_per_kwh=current.degradation_cost_per_kwh if args.degradation is None else args.degradation,
-            dispatch_interval_s=current.dispatch_interval_s if args.interval is None else args.interval,
+        current = current_site_settings(session=session, site_id=site)
+        set_site_settings(
+            session=session, actor=actor, site_id=current["site_id"],
+            import_limit_kw=current["import_limit_kw"] if args.import_kw is None else args.import_kw,
+            export_limit_kw=current["export_limit_kw"] if args.export_kw is None else args.export_kw,
+            degradation_cost_per_kwh=current["degradation_cost_per_kwh"] if args.degradation is None else args.degradation,
+            dispatch_interval_s=current["dispatch_interval_s"] if args.interval is None else args.interval,
         )
         return "site settings saved"
     if c == "demand-response":
-        controls.set_demand_response_opt_in(session=session, actor=actor, site_id=site, opt_in=args.choice == "opt-in")
+        set_demand_response_opt_in(session=session, actor=actor, site_id=site, opt_in=args.choice == "opt-in")
         return f"demand response: {args.choice}"
     if c == "override":
         until = now() + timedelta(minutes=args.minutes)
-        controls.start_override(session=session, actor=actor, vehicle_id=args.vehicle, kind=args.kind, until=until)
+        start_override(session=session, actor=actor, vehicle_id=args.vehicle, kind=args.kind, until=until)
         return f"{args.vehicle}: {args.kind} until {until.isoformat(timespec='minutes')}"
     if c == "cancel-override":
-        controls.cancel_override(session=session, actor=actor, vehicle_id=args.vehicle)
+        cancel_override(session=session, actor=actor, vehicle_id=args.vehicle)
         return f"{args.vehicle}: override ended"
     raise AssertionError(c)
 
@@ -201,12 +216,12 @@ def main(argv: list[str] | None = None, *, engine=None) -> int:
     try:
         with session_scope(engine) as session:
             message = _run(args, session)
-    except (_Invalid, controls.ValidationError) as exc:
+    except (_Invalid, ValidationError) as exc:
         for name, text in exc.errors.items():
             print(f"error: {name}: {text}", file=sys.stderr)
         print("nothing was saved", file=sys.stderr)
         return EXIT_INVALID
-    except controls.PermissionDenied as exc:
+    except PermissionDenied as exc:
         print(f"error: {exc}; nothing was saved", file=sys.stderr)
         return EXIT_INVALID
     print(f"{message} (audited; a re-plan was requested)")
