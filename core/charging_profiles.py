@@ -47,9 +47,22 @@ TX_DEFAULT_PROFILE_ID = 101
 # When the caller gives no end: a dispatch plan covers one day.
 DEFAULT_HORIZON = timedelta(hours=24)
 MIN_LAST_PERIOD = timedelta(minutes=15)
-# 2.1: a dispatch profile stays valid this long after the station lost the console, then the
-# station reverts to the safe default underneath (K_100 maxOfflineDuration).
-MAX_OFFLINE_DURATION_S = 900
+# Safe when silent: a profile above the safe default (any discharge) must end on its own when the
+# console stops renewing it, so a station out of contact falls back to charge-only within this bound:
+# 2.1 by maxOfflineDuration (K_100: the station reverts to the profile underneath once it has been
+# offline this long); 1.6 / 2.0.1 have no such field, so their discharging profiles carry a short
+# validTo that the planner renews every run while the plan still discharges.
+OFFLINE_FALLBACK_S = 900
+MAX_OFFLINE_DURATION_S = OFFLINE_FALLBACK_S
+# The planner renews a short-lived profile when less than this is left of it (so a renewal that is
+# lost or late still finds the old one in force).
+RENEW_WHEN_LEFT_S = 600
+
+
+def offline_fallback_s(dispatch_interval_s: float) -> int:
+    """The bound for a site that plans every `dispatch_interval_s` (console seconds): 15 min, or
+    three dispatch intervals where the console plans less often (a sped-up demo)."""
+    return int(max(OFFLINE_FALLBACK_S, 3 * dispatch_interval_s))
 
 
 class ProfileError(ValueError):
@@ -78,6 +91,8 @@ def build_charging_profile(
     profile_id: int | None = None,
     stack_level: int = DISPATCH_STACK_LEVEL,
     max_offline_duration_s: int | None = MAX_OFFLINE_DURATION_S,
+    issued_at: datetime | None = None,
+    offline_validity_s: int = OFFLINE_FALLBACK_S,
 ) -> dict:
     """The SetChargingProfile payload (wire form, see the module docstring) for a setpoint schedule.
 
@@ -88,6 +103,8 @@ def build_charging_profile(
     `connector_id`: 1.6 connectorId / 2.x evseId. `profile_id`: leave the default (a stable id, so
     each new plan replaces the last); it must not be SAFE_DEFAULT_PROFILE_ID.
     `max_offline_duration_s`: 2.1 only, None to leave it out.
+    `issued_at`: when the console sends it; then a 1.6 / 2.0.1 profile that discharges anywhere ends
+    `offline_validity_s` after it (validTo), unless renewed (safe when silent, see OFFLINE_FALLBACK_S).
     """
     _check_protocol(protocol)
     if not periods:
@@ -132,12 +149,17 @@ def build_charging_profile(
             continue
         schedule_periods.append(period)
 
+    valid_to = end
+    if issued_at is not None and protocol != "2.1" and any(p["limit"] < 0 for p in schedule_periods):
+        valid_to = min(end, _as_utc(issued_at) + timedelta(seconds=offline_validity_s))
+        if valid_to <= start:
+            raise ProfileError(f"issued at {_iso(issued_at)}: the profile would end before it starts")
     profile: dict = {
         "stackLevel": stack_level,
         "chargingProfilePurpose": purpose,
         "chargingProfileKind": "Absolute",
         "validFrom": _iso(start),
-        "validTo": _iso(end),
+        "validTo": _iso(valid_to),
     }
     schedule: dict = {
         "chargingRateUnit": "W",

@@ -33,6 +33,11 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
+# The gateway never plans more often than this in real seconds, whatever the clock speed (a demo at
+# 60x would otherwise plan every real second).
+MIN_REAL_DISPATCH_INTERVAL_S = 5.0
+
+
 @dataclass(frozen=True)
 class Settings:
     """Configuration of one V2G Console installation (see README, "Configuration")."""
@@ -59,17 +64,26 @@ class Settings:
     secret_key: str = field(default="", repr=False)
     admin_password: str = field(default="", repr=False)
 
+    @property
+    def dispatch_interval_on_clock_s(self) -> float:
+        """How often dispatch really runs, in the console's (possibly sped-up) seconds."""
+        floor_s = min(self.dispatch_interval_s, MIN_REAL_DISPATCH_INTERVAL_S)
+        real_s = max(floor_s, self.dispatch_interval_s / self.clock_speed)
+        return real_s * self.clock_speed
+
     @classmethod
     def from_env(cls) -> Settings:
         """Build the settings from `V2G_*` variables and `DATABASE_URL`, with the defaults above."""
         env = os.environ.get
+        gateway_port = int(_env_float("V2G_GATEWAY_PORT", cls.gateway_port))
         return cls(
             database_url=env("DATABASE_URL") or cls.database_url,
             web_host=env("V2G_WEB_HOST") or cls.web_host,
             web_port=int(_env_float("V2G_WEB_PORT", cls.web_port)),
             gateway_host=env("V2G_GATEWAY_HOST") or cls.gateway_host,
-            gateway_port=int(_env_float("V2G_GATEWAY_PORT", cls.gateway_port)),
-            gateway_url=env("V2G_GATEWAY_URL") or cls.gateway_url,
+            gateway_port=gateway_port,
+            # Unless set, the simulator follows the gateway's port (it connects over loopback).
+            gateway_url=env("V2G_GATEWAY_URL") or f"ws://127.0.0.1:{gateway_port}/ocpp",
             tls_cert_file=env("V2G_TLS_CERT_FILE") or "",
             tls_key_file=env("V2G_TLS_KEY_FILE") or "",
             openadr_vtn_url=env("V2G_OPENADR_VTN_URL") or "",

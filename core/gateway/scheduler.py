@@ -28,6 +28,7 @@ from sqlmodel import select
 
 from core import models
 from core.clock import get_clock
+from core.config import MIN_REAL_DISPATCH_INTERVAL_S
 from core.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,6 @@ log = logging.getLogger(__name__)
 DISPATCH_JOB_ID = "dispatch"
 REPLAN_CHECK_JOB_ID = "replan-check"
 REPLAN_CHECK_INTERVAL_S = 2.0
-# At a fast demo clock the dispatch interval in real seconds would be tiny; an LP solve is not.
-MIN_REAL_DISPATCH_INTERVAL_S = 5.0
 # A dispatch run that is this late (the loop was busy) still runs; a later one is skipped.
 MISFIRE_GRACE_S = 30
 

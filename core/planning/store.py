@@ -15,8 +15,9 @@ from sqlmodel import Session, col, delete, select
 
 from core import models
 from core.audit import link_pending_audits
-from core.charging_profiles import build_charging_profile
+from core.charging_profiles import RENEW_WHEN_LEFT_S, build_charging_profile, offline_fallback_s, valid_to_of
 from core.clock import now
+from core.config import get_settings
 from core.dispatch import DispatchResult
 from core.planning.forecast import record_month_peak
 from core.planning.problem import Problem
@@ -89,7 +90,11 @@ def write_setpoints(*, session: Session, run_id: int, problem: Problem, result: 
 def write_profile_commands(
     *, session: Session, problem: Problem, powers_kw: dict[str, list[float]], run_id: int
 ) -> int:
-    """A pending "set" command in the outbox for each charger whose plan changed; how many were written."""
+    """A pending "set" command in the outbox for each charger whose plan changed, or whose profile
+    in force ends soon (a discharging profile lives only OFFLINE_FALLBACK_S unless renewed: safe when
+    silent); how many were written."""
+    issued_at = now()
+    offline_validity_s = offline_fallback_s(get_settings().dispatch_interval_on_clock_s)
     written = 0
     for pv in problem.vehicles:
         charger = session.get(models.Charger, pv.charger_id)
@@ -101,7 +106,12 @@ def write_profile_commands(
             .order_by(col(models.ChargingProfileCommand.id).desc())
             .limit(1)
         ).first()
-        if last and last.status not in RESEND_STATUSES and not plan_changed(last.schedule, schedule, problem.start):
+        if (
+            last
+            and last.status not in RESEND_STATUSES
+            and not plan_changed(last.schedule, schedule, problem.start)
+            and not _renewal_due(last, issued_at)
+        ):
             continue
         payload = build_charging_profile(
             protocol=charger.protocol,
@@ -110,6 +120,8 @@ def write_profile_commands(
             max_discharge_kw=charger.max_discharge_kw,
             accepts_negative_limits=charger.accepts_negative_limits,
             transaction_id=pv.transaction_id,
+            issued_at=issued_at,
+            offline_validity_s=offline_validity_s,
         )
         session.add(
             models.ChargingProfileCommand(
@@ -118,6 +130,12 @@ def write_profile_commands(
         )
         written += 1
     return written
+
+
+def _renewal_due(last: models.ChargingProfileCommand, at: datetime) -> bool:
+    """The last profile sent ends within RENEW_WHEN_LEFT_S (or has ended): send the plan again."""
+    valid_to = valid_to_of(last.payload or {})
+    return valid_to is not None and (valid_to - at).total_seconds() < RENEW_WHEN_LEFT_S
 
 
 def store_run(

@@ -2,10 +2,15 @@
 
     python -m core.simulator [--url ws://127.0.0.1:9000/ocpp] [--only CP-BUS-01,CP-CAR-01]
                              [--all-plugged] [--meter-interval 10] [--speed 60] [--ca-file ca.pem]
+                             [--ideal] [--ignore-profile CP-VAN-02]
 
 Every charger of data/demo/site.json connects as "<url>/<charger id>" with its demo password and its
 OCPP version; its home vehicle arrives and leaves at its usual times (site time zone) or, with
 --all-plugged, is plugged in from the start and stays. Runs until SIGTERM/SIGINT.
+
+The stations behave like real ones (core/simulator/realism.py): a new profile takes effect after a
+few seconds, power ramps, meters are a little noisy and batteries taper near full. `--ideal` turns
+that off; `--ignore-profile` makes the named chargers accept every profile and charge at full power.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ import signal
 import ssl
 import sys
 import time
+from dataclasses import replace
 
 from core.clock import clock_from_settings, get_clock, set_clock
 from core.config import get_settings
 from core.demo import read_demo
 from core.simulator.chargepoint import SimCharger, SimulatedChargePoint
+from core.simulator.realism import DEMO_REALISM, Realism
 from core.simulator.vehicle import SimVehicle
 
 log = logging.getLogger("core.simulator")
@@ -45,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="clock speed: 60 makes an hour pass in a minute (default: V2G_CLOCK_SPEED)",
     )
     parser.add_argument("--ca-file", help="CA certificate(s) to trust for a wss:// central system")
+    parser.add_argument("--ideal", action="store_true", help="stations follow profiles at once, exactly, with no taper")
+    parser.add_argument("--ignore-profile", default="", help="comma-separated charger ids that ignore their profiles")
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ... (default INFO)")
     return parser
 
@@ -57,6 +66,8 @@ def build_charge_points(
     meter_interval_s: float,
     ssl_context: ssl.SSLContext | None = None,
     demo_dir=None,
+    realism: Realism = DEMO_REALISM,
+    ignoring: set[str] | None = None,
 ) -> list[SimulatedChargePoint]:
     """One SimulatedChargePoint per demo charger (or those in `only`), each with its home vehicle."""
     demo = read_demo(demo_dir or get_settings().demo_dir)
@@ -73,10 +84,12 @@ def build_charge_points(
         if only and charger.id not in only:
             continue
         home = vehicles.get(charger.id)
+        options = replace(realism, ignores_profile=True) if charger.id in (ignoring or set()) else realism
         charge_points.append(
             SimulatedChargePoint(
                 charger=SimCharger.from_demo(charger),
-                vehicle=None if home is None else SimVehicle.from_demo(home, demo.site["timezone"]),
+                vehicle=None if home is None else SimVehicle.from_demo(home, demo.site["timezone"], taper=options.taper),
+                realism=options,
                 url=f"{url.rstrip('/')}/{charger.id}",
                 meter_interval_s=meter_interval_s,
                 presence="plugged" if all_plugged else "schedule",
@@ -129,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         all_plugged=args.all_plugged,
         meter_interval_s=meter_interval_s,
         ssl_context=ssl_context,
+        realism=Realism() if args.ideal else DEMO_REALISM,
+        ignoring={part.strip() for part in args.ignore_profile.split(",") if part.strip()},
     )
     log.info("clock: %s, now %s", type(get_clock()).__name__, get_clock().now().isoformat())
     asyncio.run(run(charge_points))

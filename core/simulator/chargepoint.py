@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import random
 import ssl
 from collections import deque
 from datetime import datetime
@@ -37,6 +38,7 @@ from core.simulator.connection import OcppConnection
 from core.simulator.messages import QueuedMessage, Reading
 from core.simulator.metering import Metering
 from core.simulator.profile_stack import ProfileStack, asks_for_discharge, profile_from_request
+from core.simulator.realism import IDEAL, Realism
 from core.simulator.vehicle import SimVehicle
 
 __all__ = ["PRESENCES", "Reading", "SimCharger", "SimulatedChargePoint"]
@@ -67,6 +69,7 @@ class SimulatedChargePoint(Metering, OcppConnection):
         backoff_min_s: float = 1.0,
         backoff_max_s: float = 30.0,
         password: str | None = None,
+        realism: Realism = IDEAL,
     ):
         if presence not in PRESENCES:
             raise ValueError(f"presence must be one of {PRESENCES}, got {presence!r}")
@@ -81,6 +84,8 @@ class SimulatedChargePoint(Metering, OcppConnection):
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
         self.password = charger.password if password is None else password
+        self.realism = realism
+        self._noise = random.Random(charger.id)  # meter noise, repeatable per charger
 
         self.stack = ProfileStack()
         self.plugged = False
@@ -90,6 +95,7 @@ class SimulatedChargePoint(Metering, OcppConnection):
         self.transaction_key: str | None = None
         self.transaction_start: datetime | None = None
         self.booted = False
+        self.offline_since: datetime | None = None  # when the station lost its central system
         self.heartbeat_interval_s = 300.0
         self.ready = asyncio.Event()  # connected and booted: messages may flow
         # What tests and the benchmark look at:
@@ -106,6 +112,7 @@ class SimulatedChargePoint(Metering, OcppConnection):
         self._seq_no = itertools.count()
         self._tx_counter = itertools.count(1)
         self._last_at: datetime | None = None
+        self._decided_at: datetime | None = None
         self._ws: ClientConnection | None = None
         self._client = None
         self._tasks: list[asyncio.Task] = []
@@ -245,13 +252,21 @@ class SimulatedChargePoint(Metering, OcppConnection):
             ):
                 status = "Rejected"  # 1.6 §3.13.4 / K01.FR.09: a TxProfile needs its transaction running
             if status == "Accepted":
-                at = self.clock.now()
-                self._step(at)
-                self.stack.install(profile)
-                self._decide(at)
+                if self.realism.profile_delay_s > 0:
+                    # A real station (and the EV behind it) takes a few seconds to follow a new profile.
+                    loop = asyncio.get_running_loop()
+                    loop.call_later(self.clock.sleep_seconds(self.realism.profile_delay_s), self._install, profile)
+                else:
+                    self._install(profile)
         self.received.append(("SetChargingProfile", raw_profile, status))
         log.info("%s: SetChargingProfile -> %s (now %.1f kW)", self.charger.id, status, self.power_kw)
         return status
+
+    def _install(self, profile) -> None:
+        at = self.clock.now()
+        self._step(at)
+        self.stack.install(profile)
+        self._decide(at)
 
     def on_clear_charging_profile(self, *, profile_id=None, purpose=None, stack_level=None) -> str:
         """Remove the matching profiles (handler of ClearChargingProfile); returns the status to answer."""

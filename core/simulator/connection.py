@@ -55,8 +55,8 @@ class OcppConnection:
                     if ws.subprotocol != subprotocol:
                         raise InvalidHandshake(f"central system did not accept {subprotocol}")
                     self.refused_status = None
+                    delay_s = self.backoff_min_s  # it connected: the next outage starts the back-off anew
                     await self._serve(ws)
-                    delay_s = self.backoff_min_s  # it was up: start the back-off anew
             except asyncio.CancelledError:
                 raise
             except InvalidStatus as exc:
@@ -66,6 +66,8 @@ class OcppConnection:
                 log.info("%s: connection lost or failed (%s)", self.charger.id, exc)
             except OCPPError as exc:
                 log.warning("%s: central system answered with an error (%s)", self.charger.id, exc)
+            if self.offline_since is None:  # out of contact from now on (2.1 maxOfflineDuration counts from here)
+                self.offline_since = self.clock.now()
             self.ready.clear()
             self._ws, self._client = None, None
             # Exponential back-off with jitter, so a fleet does not reconnect in one burst.
@@ -87,6 +89,7 @@ class OcppConnection:
                 else:  # Pending / Rejected: try again after the interval it gave
                     await asyncio.sleep(max(1.0, float(result.interval or 10)))
             await self._call(status_request(self._calls(), self.charger, self.clock.now(), plugged=self.plugged))
+            self.offline_since = None
             self.ready.set()
             await receiver  # until the connection closes
         finally:

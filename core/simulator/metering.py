@@ -28,19 +28,29 @@ class Metering:
         self._last_at = at
 
     def _decide(self, at: datetime) -> None:
-        """Set the power the profiles (or, without any, full charge) ask for, within every limit."""
-        self.power_kw = self.target_power_kw(at)
+        """Set the power the profiles (or, without any, full charge) ask for, within every limit,
+        moving toward it no faster than the station ramps."""
+        target = self.target_power_kw(at)
+        ramp = self.realism.ramp_kw_per_s
+        if ramp > 0 and self._decided_at is not None:
+            most = ramp * max(0.0, (at - self._decided_at).total_seconds())
+            target = min(self.power_kw + most, max(self.power_kw - most, target))
+        self.power_kw = target
+        self._decided_at = at
 
     def target_power_kw(self, at: datetime) -> float:
         """The power at `at`: what the ruling profile asks, clamped to charger, vehicle and battery."""
         vehicle = self.vehicle
         if vehicle is None or not self.plugged:
             return 0.0
-        charge_cap = min(self.charger.max_charge_kw, vehicle.max_charge_kw)
+        charge_cap = min(self.charger.max_charge_kw, vehicle.charge_limit_kw())
         discharge_cap = min(self.charger.max_discharge_kw, vehicle.max_discharge_kw)
+        offline_for_s = None if self.offline_since is None else (at - self.offline_since).total_seconds()
         period, station_max_kw = self.stack.period_at(
-            at, transaction_id=self.transaction_id, transaction_start=self.transaction_start
+            at, transaction_id=self.transaction_id, transaction_start=self.transaction_start, offline_for_s=offline_for_s
         )
+        if self.realism.ignores_profile:
+            period, station_max_kw = None, None  # the faulty station: full power whatever it was told
         if period is None:
             target = charge_cap
         elif period.operation_mode == "Idle":
@@ -76,9 +86,10 @@ class Metering:
             # plug-out, when the loop runs both in one iteration) is stamped 1 ms later; else it
             # would be merged into the other and look lost.
             at = max(at, wire_time(self.readings[-1].at) + timedelta(milliseconds=1))
+        noise = self.realism.meter_noise
         reading = Reading(
             at=at,
-            power_kw=self.power_kw,
+            power_kw=self.power_kw * (1.0 + self._noise.uniform(-noise, noise)) if noise else self.power_kw,
             soc=None if self.vehicle is None else self.vehicle.soc,
             import_wh=self.import_wh,
             export_wh=self.export_wh,

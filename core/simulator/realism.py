@@ -24,5 +24,7 @@ class Realism:
     ignores_profile: bool = False
 
 
+# Stations that follow every profile at once and exactly (the tests' default).
+IDEAL = Realism()
 # What `python -m core.simulator` uses unless told otherwise.
 DEMO_REALISM = Realism(profile_delay_s=3.0, ramp_kw_per_s=20.0, meter_noise=0.005, taper=True)
