@@ -2,7 +2,8 @@
 
 `python app.py` creates and seeds the database if it is empty, starts the OCPP gateway (with the
 dispatch scheduler) and, in demo mode, the charger simulator as child processes, then serves the
-console at http://127.0.0.1:8050 until interrupted; it stops the children when it exits.
+console at http://127.0.0.1:8050 until interrupted. A child that dies is restarted with back-off (1 s
+doubling to 60 s) and logged; the children stop when the app exits.
 `--no-gateway` and `--no-simulator` leave those out; `--reset-demo` reseeds the demo site and exits.
 """
 
@@ -10,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 
@@ -23,6 +24,7 @@ from components import ids
 from components.shell import shell
 from core import auth
 from core.config import PROJECT_ROOT, get_settings
+from core.supervisor import Supervisor
 
 ASSETS = PROJECT_ROOT / "assets"
 # Served by the app itself: control rooms are often air-gapped, so nothing comes from a CDN.
@@ -83,28 +85,18 @@ dash.clientside_callback(
 )
 
 
-def _start_children(args, settings) -> list[subprocess.Popen]:
+def _children(args, settings) -> Supervisor:
+    """The gateway and (in demo mode) the simulator, restarted with back-off when one dies (core/supervisor.py)."""
     env = dict(os.environ)
-    # Children share the web process's clock (see core/clock.py).
+    # Children share the web process's clock (see core/clock.py); a restarted child keeps the same anchor.
     env.setdefault("V2G_CLOCK_ANCHOR_EPOCH", str(time.time()))
     os.environ["V2G_CLOCK_ANCHOR_EPOCH"] = env["V2G_CLOCK_ANCHOR_EPOCH"]
-    children = []
+    commands = {}
     if not args.no_gateway:
-        children.append(subprocess.Popen([sys.executable, "-m", "core.gateway"], cwd=PROJECT_ROOT, env=env))
+        commands["gateway"] = [sys.executable, "-m", "core.gateway"]
     if settings.demo and not args.no_simulator:
-        children.append(subprocess.Popen([sys.executable, "-m", "core.simulator"], cwd=PROJECT_ROOT, env=env))
-    return children
-
-
-def _stop_children(children: list[subprocess.Popen]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.terminate()
-    for child in children:
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
+        commands["simulator"] = [sys.executable, "-m", "core.simulator"]
+    return Supervisor(commands, cwd=PROJECT_ROOT, env=env)
 
 
 def prepare_database(*, reset_demo: bool = False) -> None:
@@ -148,20 +140,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.reset_demo:
         return 0
 
-    children = _start_children(args, settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # SIGTERM, SIGINT (Ctrl-C; set here, as a shell starting us in the background ignores it) and SIGHUP
+    # (the terminal closed) end the app through the `finally` below, which stops the children: they run
+    # in their own sessions (core/supervisor.py), so no signal for the terminal reaches them.
+    for signum in (signal.SIGTERM, signal.SIGINT, getattr(signal, "SIGHUP", None)):
+        if signum is not None:
+            signal.signal(signum, lambda *_: sys.exit(0))
+    children = _children(args, settings)
     # Everything imported so far lives as long as the process: keep it out of the garbage
     # collector's full passes, which otherwise cost a live update 100 ms now and then (make bench).
     gc.freeze()
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
+        children.start()
         from waitress import serve
 
         print(f"V2G Console at http://{settings.web_host}:{settings.web_port}", flush=True)
         serve(server, host=settings.web_host, port=settings.web_port, threads=8)
-    except KeyboardInterrupt:
-        pass
     finally:
-        _stop_children(children)
+        children.stop()
     return 0
 
 

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Low to high. A module may import a lower rank, or a module of its own package.
 LAYERS: list[tuple[str, ...]] = [
-    ("core.config",),
+    ("core.config", "core.supervisor"),  # the bottom: stdlib only
     ("core.clock",),
     ("core.rules", "core.errors", "core.windows", "core.dispatch", "core.security"),
     ("core.charging_profiles",),

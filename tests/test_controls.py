@@ -14,34 +14,19 @@ import pytest
 from sqlmodel import select
 
 from core import audit, controls, models, planning
-from core.clock import FixedClock, set_clock
-from core.db import init_db, make_engine, session_scope
+from core.db import session_scope
+from tests.conftest import T0  # a Tuesday; 13:00 in Amsterdam
 
-T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)  # a Tuesday; 13:00 in Amsterdam
 ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def clock():
-    fixed = FixedClock(T0)
-    set_clock(fixed)
-    yield fixed
-    set_clock(None)
-
-
-@pytest.fixture
-def engine(tmp_path, clock):
-    from core.config import get_settings
-    from core.demo import seed_demo
-
-    eng = make_engine(f"sqlite:///{tmp_path / 'controls.db'}")
-    init_db(eng)
-    seed_demo(demo_dir=get_settings().demo_dir, engine=eng)
-    with session_scope(eng) as s:
+def engine(demo_engine, clock):
+    """The demo depot with the clock at T0, plus an operator (alice) and an admin (root)."""
+    with session_scope(demo_engine) as s:
         s.add(models.User(username="alice", role="operator", password_hash="x"))
         s.add(models.User(username="root", role="admin", password_hash="x"))
-    yield eng
-    eng.dispose()
+    return demo_engine
 
 
 def plug(engine, vehicle_id: str, charger_id: str, soc: float, at: datetime = T0) -> None:
@@ -512,26 +497,18 @@ def test_settings_snapshot_and_plan_in_force(engine, clock):
     assert run["finished_at"].utcoffset() == timedelta(hours=1)  # on the site's clock (CET)
 
 
-def test_cli_runs_as_a_module(tmp_path):
-    """`python -m core.controls` in a real process against its own database file."""
-    from core.config import get_settings
-    from core.demo import seed_demo
-
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    eng = make_engine(url)
-    init_db(eng)
-    seed_demo(demo_dir=get_settings().demo_dir, engine=eng)
-    env = {**os.environ, "DATABASE_URL": url}
+def test_cli_runs_as_a_module(demo_engine):
+    """`python -m core.controls` in a real process against this test's own database file."""
+    env = {**os.environ, "DATABASE_URL": demo_engine.url.render_as_string(hide_password=False)}
     bad = subprocess.run([sys.executable, "-m", "core.controls", "set-floor", "BUS-01", "10", "--actor", "ops"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "hard floor" in bad.stderr, bad.stderr
     good = subprocess.run([sys.executable, "-m", "core.controls", "set-floor", "BUS-01", "40", "--actor", "ops"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert good.returncode == 0, good.stderr
-    with session_scope(eng) as s:
+    with session_scope(demo_engine) as s:
         assert s.get(models.Vehicle, "BUS-01").soc_floor == 0.4
         assert [r.actor for r in s.exec(select(models.AuditEvent)).all()] == ["ops"]
-    eng.dispose()
 
 
 # --- the audit log ---------------------------------------------------------------------------------

@@ -9,24 +9,20 @@ from sqlalchemy import create_engine
 from sqlmodel import Session, select
 
 from core import controls, dispatch, models, planning
-from core.clock import FixedClock, set_clock
-from core.config import DEMO_DIR
-from core.db import init_db, make_engine, session_scope
-from core.demo import seed_demo
+from core.db import session_scope
 
 # Thursday 26 Nov 2026, 17:00 UTC = 18:00 in Amsterdam: inside the weekday 17:00-21:00 V2G window.
+# Not conftest's T0 (Tuesday 13:00, outside every window): the expected steps of windows and
+# departures, the discharge into a price spike and the November billing month all depend on it.
 T0 = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(tmp_path):
-    set_clock(FixedClock(T0))
-    engine = make_engine(f"sqlite:///{tmp_path / 'plan.db'}")
-    init_db(engine)
-    seed_demo(demo_dir=DEMO_DIR, engine=engine)
-    yield engine
-    set_clock(None)
-    engine.dispose()
+def engine(demo_engine, clock):
+    """The demo depot with the clock standing at this file's T0. The demo prices were seeded for
+    the week either side of conftest's T0 (1 Dec), which covers this T0 and its 24-hour horizon."""
+    clock.set(T0)
+    return demo_engine
 
 
 def plug(engine, vehicle_id: str, charger_id: str, *, soc: float | None, soc_age_s: float = 1, tx: str = "1") -> int:
@@ -121,11 +117,11 @@ def test_unchanged_plan_is_not_sent_again_but_a_changed_one_is(engine):
     assert all(sp.soc_end is None or sp.soc_end >= 0.79 - 1e-6 for sp in setpoints)
 
 
-def test_replan_request_is_seen_once(engine):
+def test_replan_request_is_seen_once(engine, clock):
     assert not planning.replan_wanted(site_id="depot-ams", engine=engine)
     planning.request_replan(site_id="depot-ams", engine=engine)
     assert planning.replan_wanted(site_id="depot-ams", engine=engine)
-    set_clock(FixedClock(T0 + timedelta(seconds=1)))
+    clock.advance(seconds=1)
     planning.run_dispatch(site_id="depot-ams", trigger="plug", engine=engine)
     assert not planning.replan_wanted(site_id="depot-ams", engine=engine)
 
@@ -144,7 +140,7 @@ def test_forecast_uses_the_same_weekday_and_time_of_past_weeks_before_the_demo_p
     assert prob.forecast_source == "history + demo profile"
 
 
-def test_monthly_demand_charge_prices_only_a_new_monthly_peak(engine):
+def test_monthly_demand_charge_prices_only_a_new_monthly_peak(engine, clock):
     """Tried: a tariff with 12 EUR per kW of monthly peak; this month's 15-minute means peaked at
     300 kW (a quarter of 290 and 310 kW readings); the problem charges 12/kW above 300 kW only. A
     later, higher quarter raises the floor at the next run; last month's samples never count."""
@@ -161,9 +157,9 @@ def test_monthly_demand_charge_prices_only_a_new_monthly_peak(engine):
 
     with session_scope(engine) as s:
         sample(T0 + timedelta(minutes=2), 350.0)
-    set_clock(FixedClock(T0 + timedelta(minutes=16)))
+    later = clock.advance(minutes=16)
     with session_scope(engine) as s:
-        tariff = planning.build_problem(session=s, site=s.get(models.Site, "depot-ams"), at=T0 + timedelta(minutes=16)).scenario["tariff"]
+        tariff = planning.build_problem(session=s, site=s.get(models.Site, "depot-ams"), at=later).scenario["tariff"]
     assert tariff["demand_peak_floor_kw"] == 350.0
 
 

@@ -35,7 +35,7 @@ import pandas as pd
 import pytest
 
 from core import models, reports
-from core.db import init_db, make_engine, session_scope
+from core.db import session_scope
 
 DAY = date(2026, 1, 12)
 
@@ -45,8 +45,9 @@ def utc(*args) -> datetime:
 
 
 @pytest.fixture
-def engine(tmp_path):
-    engine = init_db(make_engine(f"sqlite:///{tmp_path / 'reports.db'}"))
+def engine(empty_engine):
+    """An empty database holding the hand-computed site of the module docstring."""
+    engine = empty_engine
     with session_scope(engine) as s:
         s.add(
             models.Site(
@@ -131,8 +132,7 @@ def engine(tmp_path):
             )
         )
         s.add(models.AuditEvent(time=utc(2026, 1, 13, 8, 30), actor="bob", action="later", target="v2"))
-    yield engine
-    engine.dispose()
+    return engine
 
 
 def report(engine, name: str) -> pd.DataFrame:

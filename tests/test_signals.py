@@ -1,7 +1,7 @@
 """Prices, tariffs and grid events (core.signals): imports of each accepted shape, every kind of bad
 file refused with its row and column and nothing saved, tariff fallback in planning, the event ledger.
 
-Each test builds its own SQLite file in tmp_path.
+Each test has its own SQLite file (conftest's empty_engine) holding one test site.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import pytest
 from sqlmodel import func, select
 
 from core import models, signals
-from core.db import make_engine, session_scope
+from core.db import session_scope
 from core.signals import csv_import
+from tests.conftest import T0
 
 DATA = Path(__file__).parent / "data"
 AMS = "Europe/Amsterdam"
@@ -27,18 +28,15 @@ def utc(*args) -> datetime:
 
 
 @pytest.fixture
-def engine(tmp_path):
-    from core.db import init_db
-
-    engine = init_db(make_engine(f"sqlite:///{tmp_path / 'signals.db'}"))
-    with session_scope(engine) as session:
+def engine(empty_engine):
+    """An empty database with one site, s1 in Amsterdam (the tests give it their own prices and events)."""
+    with session_scope(empty_engine) as session:
         session.add(
             models.Site(
                 id="s1", name="Test depot", timezone=AMS, currency="EUR", import_limit_kw=100, export_limit_kw=50
             )
         )
-    yield engine
-    engine.dispose()
+    return empty_engine
 
 
 def stored_points(engine) -> list[models.PricePoint]:
@@ -489,39 +487,34 @@ def test_planning_uses_the_tariff_rule_where_no_price_is_stored(engine):
 # --- what the Grid page shows ---------------------------------------------------------------
 
 
-def test_grid_figure_marks_assumed_prices(engine, monkeypatch):
+def test_grid_figure_marks_assumed_prices(engine, clock, monkeypatch):
     """With prices stored for the past only, the coming hours are assumed: dashed and shaded."""
     from components.grid import grid_figure
-    from core.clock import FixedClock, set_clock
 
     monkeypatch.setattr("core.signals.view.demo_profile", lambda: None)
-    at = utc(2026, 3, 2, 12, 0)
-    set_clock(FixedClock(at))
-    try:
-        with session_scope(engine) as session:
-            for k in range(-96, 0):  # the last 24 hours
-                t = at + timedelta(minutes=15 * k)
-                session.add(
-                    models.PricePoint(
-                        site_id="s1",
-                        start=t,
-                        end=t + timedelta(minutes=15),
-                        import_price_per_kwh=0.3,
-                        export_price_per_kwh=0.1,
-                    )
+    at = T0
+    with session_scope(engine) as session:
+        for k in range(-96, 0):  # the last 24 hours
+            t = at + timedelta(minutes=15 * k)
+            session.add(
+                models.PricePoint(
+                    site_id="s1",
+                    start=t,
+                    end=t + timedelta(minutes=15),
+                    import_price_per_kwh=0.3,
+                    export_price_per_kwh=0.1,
                 )
-            signals.add_grid_signal(
-                session=session,
-                site_id="s1",
-                kind="import_cap",
-                start=at + timedelta(hours=2),
-                end=at + timedelta(hours=4),
-                kw=60,
-                actor="t",
             )
-        view = signals.grid_view(site_id="s1", engine=engine)
-    finally:
-        set_clock(None)
+        signals.add_grid_signal(
+            session=session,
+            site_id="s1",
+            kind="import_cap",
+            start=at + timedelta(hours=2),
+            end=at + timedelta(hours=4),
+            kw=60,
+            actor="t",
+        )
+    view = signals.grid_view(site_id="s1", engine=engine)
     sources = [p["source"] for p in view["prices"]]
     assert sources[:96] == ["stored"] * 96 and set(sources[96:]) == {"last known day"}
     assert view["prices"][0]["time"].utcoffset() == timedelta(hours=1)  # shown in the site's zone (CET)

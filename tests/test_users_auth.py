@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import requests
@@ -15,7 +15,6 @@ from sqlmodel import select
 from werkzeug.serving import make_server
 
 from core import models, users
-from core.clock import FixedClock, set_clock
 from core.db import session_scope
 from core.security import verify_password
 
@@ -127,19 +126,14 @@ def test_users_are_hashed_validated_and_admin_only(demo_database, accounts):
     assert users.has_role("admin", "operator") and not users.has_role("viewer", "operator") and not users.has_role(None, "viewer")
 
 
-def test_ensure_admin_on_an_empty_database(tmp_path):
-    from core.db import init_db, make_engine
-
-    eng = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    init_db(eng)
-    with session_scope(eng) as s:
+def test_ensure_admin_on_an_empty_database(empty_engine):
+    with session_scope(empty_engine) as s:
         generated = users.ensure_admin(session=s, password="")
     assert generated and len(generated) >= 16
-    with session_scope(eng) as s:
+    with session_scope(empty_engine) as s:
         admin = users.get_user(s, "admin")
         assert admin.role == "admin" and verify_password(generated, admin.password_hash)
         assert users.ensure_admin(session=s, password="") is None
-    eng.dispose()
 
 
 # --- the gate ---------------------------------------------------------------------------------------
@@ -184,31 +178,26 @@ def test_open_redirect_is_not_followed(app_module, accounts):
     assert r.headers["Location"] == "/"
 
 
-def test_failed_logins_are_slowed_down_per_user_and_address(app_module, accounts):
-    clock = FixedClock(datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
-    set_clock(clock)
-    try:
-        c = app_module.server.test_client()
-        env = {"REMOTE_ADDR": "10.0.0.7"}
-        for _ in range(3):  # three tries without waiting
-            assert c.post("/login", data={"username": "olga", "password": "nope"}, environ_base=env).status_code == 401
-        # after the 3rd failure the next attempt must wait 2 s, even with the right password
-        r = c.post("/login", data={"username": "olga", "password": PASSWORD}, environ_base=env)
-        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
-        # another address is not slowed down by this one
-        assert c.post("/login", data={"username": "olga", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.8"}).status_code == 302
-        clock.advance(seconds=1)
-        assert c.post("/login", data={"username": "olga", "password": PASSWORD}, environ_base=env).status_code == 429
-        clock.advance(seconds=1)
+def test_failed_logins_are_slowed_down_per_user_and_address(app_module, accounts, clock):
+    c = app_module.server.test_client()
+    env = {"REMOTE_ADDR": "10.0.0.7"}
+    for _ in range(3):  # three tries without waiting
         assert c.post("/login", data={"username": "olga", "password": "nope"}, environ_base=env).status_code == 401
-        clock.advance(seconds=3)  # 4th failure: now 4 s
-        assert c.post("/login", data={"username": "olga", "password": PASSWORD}, environ_base=env).status_code == 429
-        clock.advance(seconds=1)
-        assert c.post("/login", data={"username": "olga", "password": PASSWORD}, environ_base=env).status_code == 302
-        with session_scope() as s:  # a success clears the count
-            assert users.login_wait(session=s, username="olga", address="10.0.0.7") == 0
-    finally:
-        set_clock(None)
+    # after the 3rd failure the next attempt must wait 2 s, even with the right password
+    r = c.post("/login", data={"username": "olga", "password": PASSWORD}, environ_base=env)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    # another address is not slowed down by this one
+    assert c.post("/login", data={"username": "olga", "password": PASSWORD}, environ_base={"REMOTE_ADDR": "10.0.0.8"}).status_code == 302
+    clock.advance(seconds=1)
+    assert c.post("/login", data={"username": "olga", "password": PASSWORD}, environ_base=env).status_code == 429
+    clock.advance(seconds=1)
+    assert c.post("/login", data={"username": "olga", "password": "nope"}, environ_base=env).status_code == 401
+    clock.advance(seconds=3)  # 4th failure: now 4 s
+    assert c.post("/login", data={"username": "olga", "password": PASSWORD}, environ_base=env).status_code == 429
+    clock.advance(seconds=1)
+    assert c.post("/login", data={"username": "olga", "password": PASSWORD}, environ_base=env).status_code == 302
+    with session_scope() as s:  # a success clears the count
+        assert users.login_wait(session=s, username="olga", address="10.0.0.7") == 0
 
 
 def test_csrf_token_and_origin_are_required_for_callbacks(app_module, accounts):
@@ -298,47 +287,38 @@ def test_wall_token_gives_read_only_access_to_the_wall_until_revoked(app_module,
     assert c.get(f"/wall?token={token}").status_code == 302
 
 
-def test_login_wait_grows_and_caps():
+def test_login_wait_grows_and_caps(clock):
     """Backoff arithmetic: 3 failures -> wait 2 s, 4 -> 4 s, 5 -> 8 s, ..., capped at 300 s."""
-    t0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    set_clock(FixedClock(t0))
-    try:
-        with session_scope() as s:
-            for _ in range(2):
-                users.record_login_failure(session=s, username="zed", address="1.2.3.4")
-            assert users.login_wait(session=s, username="zed", address="1.2.3.4") == 0
+    t0 = clock.now()
+    with session_scope() as s:
+        for _ in range(2):
             users.record_login_failure(session=s, username="zed", address="1.2.3.4")
-            assert users.login_wait(session=s, username="zed", address="1.2.3.4") == 2
+        assert users.login_wait(session=s, username="zed", address="1.2.3.4") == 0
+        users.record_login_failure(session=s, username="zed", address="1.2.3.4")
+        assert users.login_wait(session=s, username="zed", address="1.2.3.4") == 2
+        users.record_login_failure(session=s, username="zed", address="1.2.3.4")
+        assert users.login_wait(session=s, username="zed", address="1.2.3.4") == 4
+        for _ in range(20):
             users.record_login_failure(session=s, username="zed", address="1.2.3.4")
-            assert users.login_wait(session=s, username="zed", address="1.2.3.4") == 4
-            for _ in range(20):
-                users.record_login_failure(session=s, username="zed", address="1.2.3.4")
-            assert users.login_wait(session=s, username="zed", address="1.2.3.4") == 300
-            assert users.login_wait(session=s, username="zed", address="1.2.3.4", at=t0 + timedelta(seconds=301)) == 0
-    finally:
-        set_clock(None)
+        assert users.login_wait(session=s, username="zed", address="1.2.3.4") == 300
+        assert users.login_wait(session=s, username="zed", address="1.2.3.4", at=t0 + timedelta(seconds=301)) == 0
 
 
-def test_users_command_line(tmp_path, capsys, monkeypatch):
+def test_users_command_line(empty_engine, capsys, monkeypatch):
     import io
 
-    from core.db import init_db, make_engine
-
-    eng = make_engine(f"sqlite:///{tmp_path / 'cli-users.db'}")
-    init_db(eng)
-    with session_scope(eng) as s:
+    with session_scope(empty_engine) as s:
         users.ensure_admin(session=s, password="admin-password-1")
     monkeypatch.setattr("sys.stdin", io.StringIO("operator-pass-9\n"))
-    assert users.main(["create", "olive", "--role", "operator", "--password-stdin", "--actor", "admin"], engine=eng) == 0
+    assert users.main(["create", "olive", "--role", "operator", "--password-stdin", "--actor", "admin"], engine=empty_engine) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("x\n"))
-    assert users.main(["create", "shorty", "--password-stdin", "--actor", "admin"], engine=eng) == 2  # password too short
-    assert users.main(["wall-token", "--actor", "olive"], engine=eng) == 2  # not an admin
-    assert users.main(["wall-token", "--label", "screen", "--actor", "admin"], engine=eng) == 0
+    assert users.main(["create", "shorty", "--password-stdin", "--actor", "admin"], engine=empty_engine) == 2  # password too short
+    assert users.main(["wall-token", "--actor", "olive"], engine=empty_engine) == 2  # not an admin
+    assert users.main(["wall-token", "--label", "screen", "--actor", "admin"], engine=empty_engine) == 0
     token = capsys.readouterr().out.split("token=")[1].strip()
-    with session_scope(eng) as s:
+    with session_scope(empty_engine) as s:
         assert users.get_user(s, "olive").role == "operator" and users.get_user(s, "shorty") is None
         assert users.check_wall_token(session=s, token=token) is not None
-    assert users.main(["revoke-wall-token", "1", "--actor", "admin"], engine=eng) == 0
-    with session_scope(eng) as s:
+    assert users.main(["revoke-wall-token", "1", "--actor", "admin"], engine=empty_engine) == 0
+    with session_scope(empty_engine) as s:
         assert users.check_wall_token(session=s, token=token) is None
-    eng.dispose()
