@@ -253,6 +253,40 @@ def events_table(events: list[dict], currency: str, element_id: str):
     )
 
 
+def limits_table(excursions: list[dict], element_id: str):
+    """Readings near or over the connection limit in the last day, and what the guard did."""
+    breaches = [x for x in excursions if x["worst_kw_over_limit"] > 0]
+    if not excursions:
+        return html.P("Every reading of the last 24 hours stayed within the limits.", id=element_id, className="text-muted")
+    summary = (
+        f"{len(breaches)} breach(es) of the limit; the guard acted on {len(excursions) - len(breaches)} "
+        "more spell(s) before the limit was reached."
+    )
+    header = ("Start", "End", "Limit", "Readings over", "Worst over", "Seconds over", "Chargers capped")
+    rows = [
+        html.Tr(
+            [
+                html.Td(x["start"].strftime("%a %d %b %H:%M:%S")),
+                html.Td(x["end"].strftime("%H:%M:%S") if x["end"] else "ongoing"),
+                html.Td(f"{x['direction']} {fmt.kw(x['limit_kw'])}"),
+                html.Td(f"{x['readings_over_limit']} of {x['readings']}"),
+                html.Td(fmt.kw(x["worst_kw_over_limit"]) if x["worst_kw_over_limit"] > 0 else "held"),
+                html.Td(f"{x['seconds_over_limit']:.0f} s"),
+                html.Td(x["guard_commands"]),
+            ],
+            className="table-danger" if x["worst_kw_over_limit"] > 0 else None,
+        )
+        for x in excursions
+    ]
+    return html.Div(
+        [
+            html.P(summary, className="small"),
+            dbc.Table([html.Thead(html.Tr([html.Th(h) for h in header])), html.Tbody(rows)], size="sm", responsive=True),
+        ],
+        id=element_id,
+    )
+
+
 def preview_table(rows: list[dict], total: int, note: str = ""):
     """The first rows of a parsed file, before it is saved."""
     if not rows:

@@ -38,11 +38,14 @@ PROTOCOLS = ("1.6", "2.0.1", "2.1")
 # station falls back to "charge at full power, never discharge".
 SAFE_DEFAULT_STACK_LEVEL = 0
 DISPATCH_STACK_LEVEL = 1
+# The site-limit guard's caps lie above the dispatch profile while they last (a few minutes).
+GUARD_STACK_LEVEL = 2
 SAFE_DEFAULT_PROFILE_ID = 1
 # Stable ids: a profile with the id (and stack level and purpose) of an installed one replaces it
 # (1.6 §3.13.2, 2.0.1 K01.FR.05), so every new plan simply overwrites the previous one.
 TX_PROFILE_ID = 100
 TX_DEFAULT_PROFILE_ID = 101
+GUARD_PROFILE_ID = 102
 
 # When the caller gives no end: a dispatch plan covers one day.
 DEFAULT_HORIZON = timedelta(hours=24)

@@ -410,3 +410,46 @@ class WallToken(SQLModel, table=True):
     created_by: str = ""
     created_at: datetime = _utc_field(default_now=True)
     revoked_at: datetime | None = _utc_field(nullable=True)
+
+
+# --- departures (core.departures) ----------------------------------------------------------------
+
+
+class DepartureOutcome(SQLModel, table=True):
+    """How a vehicle left: with its target SoC (met) or short of it, by how much and why.
+
+    Written by core.departures.record_departure when the plug-in session ends, in the transaction
+    that ends it; one per session.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="plugsession.id", unique=True)
+    vehicle_id: str = Field(foreign_key="vehicle.id")
+    charger_id: str = Field(foreign_key="charger.id")
+    departed_at: datetime = _utc_field(index=True)
+    planned_departure_at: datetime | None = _utc_field(nullable=True)  # the departure in force at plug-in
+    target_soc: float
+    soc_at_departure: float | None = None  # None: no SoC was reported during the stay
+    short_kwh: float | None = None  # 0 when met; None when the SoC at departure is unknown
+    met: bool = False
+    reason: str = ""  # why it left short ("" when met)
+
+    __table_args__ = (Index("ix_departureoutcome_vehicle_departed", "vehicle_id", "departed_at"),)
+
+
+class LimitExcursion(SQLModel, table=True):
+    """A spell of site readings beyond the guard line (the connection limit minus its headroom), and
+    what the gateway's guard did about it. A breach is an excursion whose worst reading went over the
+    limit itself (`worst_kw_over_limit` > 0); the Grid page lists them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    site_id: str = Field(foreign_key="site.id", index=True)
+    direction: str  # "import" or "export"
+    limit_kw: float
+    started_at: datetime = _utc_field(index=True)
+    ended_at: datetime | None = _utc_field(nullable=True)  # None while it lasts
+    readings: int = 0  # readings beyond the guard line
+    readings_over_limit: int = 0
+    worst_kw_over_limit: float = 0.0  # <= 0: the guard held the limit
+    seconds_over_limit: float = 0.0
+    guard_commands: int = 0  # chargers lowered

@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from components import ids
-from components.grid import events_table, grid_figure, preview_table, tariff_card, upload_help
+from components.grid import events_table, grid_figure, limits_table, preview_table, tariff_card, upload_help
 from components.live import poller, register_visibility_gate
 from core import auth, controls, signals, telemetry
 from core.config import get_settings
@@ -178,6 +178,8 @@ def layout(**_query):
             html.Div(
                 events_table(view["events"], site.currency, ids.GRID_EVENTS_TABLE), id=f"{ids.GRID_EVENTS_TABLE}-wrap"
             ),
+            html.H4("Connection limits, reading by reading"),
+            html.Div(limits_table(view["limit_excursions"], ids.GRID_LIMITS_TABLE), id=f"{ids.GRID_LIMITS_TABLE}-wrap"),
             dbc.Row(
                 [
                     dbc.Col(tariff_card(view["tariff"], site.currency, ids.GRID_TARIFF), lg=5),
@@ -192,13 +194,18 @@ def layout(**_query):
 @callback(
     Output(ids.GRID_FIGURE, "figure"),
     Output(f"{ids.GRID_EVENTS_TABLE}-wrap", "children"),
+    Output(f"{ids.GRID_LIMITS_TABLE}-wrap", "children"),
     Input(ids.GRID_TICK, "data"),
     prevent_initial_call=True,
 )
 def refresh(_n):
     site_id = telemetry.default_site_id()
     view = signals.grid_view(site_id=site_id)
-    return grid_figure(view), events_table(view["events"], view["currency"], ids.GRID_EVENTS_TABLE)
+    return (
+        grid_figure(view),
+        events_table(view["events"], view["currency"], ids.GRID_EVENTS_TABLE),
+        limits_table(view["limit_excursions"], ids.GRID_LIMITS_TABLE),
+    )
 
 
 @callback(

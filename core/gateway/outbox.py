@@ -6,6 +6,12 @@ the answer: the charger's status (Accepted, Rejected, ...), CallError, Timeout o
 sent_at / answered_at. Commands of one charger go one after the other, in the order they were
 written; different chargers are served side by side, so one slow charger holds up nobody else.
 
+Break before make: the commands of one dispatch run that lower a charger's power go out first, and
+those that raise one wait until every lowering command of their run is answered, so the site's load
+never briefly holds the new increases on top of the old powers (a fuse does not care for 15-minute
+means). Whether a command lowers or raises is judged at the moment of sending, against the power of
+the profile in force on that charger.
+
 On (re)connect a charger is resynchronised through the same table (`queue_resync`): first the
 safe default profile (action "default": charge only, full power), then its current profile again.
 """
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +34,7 @@ from core.clock import now
 from core.db import session_scope
 from core.gateway.charge_point import CommandAnswer
 from core.gateway.registry import Registry
+from core.planning import schedule_power_at
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +43,18 @@ log = logging.getLogger(__name__)
 RESEND_ON_RECONNECT = ("Accepted", "Offline", "Timeout")
 
 
+# A new setpoint this much above the one in force counts as raising the charger's power.
+RAISE_THRESHOLD_KW = 0.1
+
+
 @dataclass(frozen=True)
 class PendingCommand:
     id: int
     charger_id: str
     action: str
     payload: dict
+    run_id: int | None = None
+    raises_power: bool = False  # a dispatch "set" asking for more than the profile in force now
 
 
 class Outbox:
@@ -89,13 +103,21 @@ class Outbox:
             self._wake.clear()
 
     async def send_pending(self) -> None:
-        """Start a worker for every charger that has pending commands and no worker yet."""
+        """Start a worker for every charger that has pending commands and no worker yet, holding back
+        a charger whose next command raises its power while a lowering one of the same run is pending."""
         busy = set(self._workers)
-        pending = await asyncio.to_thread(pending_commands, self.engine, exclude=busy)
+        pending = await asyncio.to_thread(pending_commands, self.engine, at=now())
+        lowering_runs = {c.run_id for c in pending if c.run_id is not None and c.action == "set" and not c.raises_power}
         by_charger: dict[str, list[PendingCommand]] = {}
         for command in pending:
-            by_charger.setdefault(command.charger_id, []).append(command)
-        for charger_id, commands in by_charger.items():
+            if command.charger_id not in busy:
+                by_charger.setdefault(command.charger_id, []).append(command)
+        for charger_id, queued in by_charger.items():
+            # In order, up to the first command that must wait for the lowering ones of its run (make
+            # after break): the worker's end wakes the outbox, which looks again.
+            commands = list(itertools.takewhile(lambda c: not (c.raises_power and c.run_id in lowering_runs), queued))
+            if not commands:
+                continue
             task = asyncio.create_task(self._send_all(commands), name=f"outbox-{charger_id}")
             self._workers[charger_id] = task
             task.add_done_callback(lambda _t, c=charger_id: self._worker_done(c))
@@ -137,19 +159,37 @@ class Outbox:
 # --- database side (run in worker threads) ---------------------------------------------------------
 
 
-def pending_commands(engine: Engine, *, exclude: set[str] = frozenset()) -> list[PendingCommand]:
-    """Every pending command, oldest first, except those of the chargers in `exclude`."""
+def pending_commands(engine: Engine, *, at: datetime) -> list[PendingCommand]:
+    """Every pending command, oldest first, each "set" marked when it raises its charger's power at
+    `at` above the profile in force (the last one the charger accepted, else the safe default: full power)."""
+    command = models.ChargingProfileCommand
     with session_scope(engine) as session:
         rows = session.exec(
-            select(models.ChargingProfileCommand)
-            .where(models.ChargingProfileCommand.status == "pending")
-            .order_by(col(models.ChargingProfileCommand.id))
+            select(command).where(command.status == "pending").order_by(col(command.id))
         ).all()
-        return [
-            PendingCommand(row.id, row.charger_id, row.action, dict(row.payload))
-            for row in rows
-            if row.charger_id not in exclude
-        ]
+        sets = {row.charger_id for row in rows if row.action == "set" and row.schedule}
+        in_force: dict[str, float | None] = {}
+        for charger_id in sets:
+            accepted = session.exec(
+                select(command)
+                .where(command.charger_id == charger_id)
+                .where(command.status == "Accepted")
+                .where(col(command.action).in_(("set", "default", "guard")))
+                .order_by(col(command.id).desc())
+                .limit(1)
+            ).first()
+            if accepted is not None and accepted.action in ("set", "guard") and accepted.schedule:
+                in_force[charger_id] = schedule_power_at(accepted.schedule, at)
+            else:
+                in_force[charger_id] = None  # the safe default: full power, nothing is higher
+        pending = []
+        for row in rows:
+            raises = False
+            if row.action == "set" and row.schedule and in_force.get(row.charger_id) is not None:
+                new_kw = schedule_power_at(row.schedule, at)
+                raises = new_kw is not None and new_kw > in_force[row.charger_id] + RAISE_THRESHOLD_KW
+            pending.append(PendingCommand(row.id, row.charger_id, row.action, dict(row.payload), row.run_id, raises))
+        return pending
 
 
 def record_answer(

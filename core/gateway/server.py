@@ -95,6 +95,8 @@ class Gateway:
             if (settings.demo if site_meter is None else site_meter)
             else None
         )
+        if self.site_meter is not None:
+            self.site_meter.on_guard = self.outbox.wake
         self.scheduler = DispatchScheduler(
             engine=self.engine,
             planning=self.planning,

@@ -3,6 +3,11 @@
 EV power is the sum of the latest power of each charger of the site (readings older than a few
 meter intervals count as nothing); net import = building load - PV + EV power.
 
+The site-limit guard runs on every reading (core.rules.limit_guard): beyond the limit minus its
+headroom, the largest contributors get a short cap at once (a charging profile above the dispatch
+one, GUARD_STACK_LEVEL, for GUARD_HOLD), a re-plan is asked for, and the excursion is recorded
+(models.LimitExcursion: readings, worst kW over the limit, seconds over it) for the Grid page.
+
 Building load and PV: in demo mode they come from the demo profile (data/demo/profile.csv) at the
 current time. A real site would plug its meter reader in here (`building_and_pv_kw`); without one
 the gateway writes no site samples, rather than inventing a building load.
@@ -12,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_
@@ -19,10 +25,13 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from core import models
+from core.charging_profiles import GUARD_PROFILE_ID, GUARD_STACK_LEVEL, build_charging_profile
 from core.clock import get_clock, now
 from core.config import Settings
 from core.db import session_scope
 from core.demo import DemoProfile, read_demo
+from core.rules.limit_guard import guard_decision
+from core.sites import request_replan
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +53,12 @@ class SiteMeter:
             demo = read_demo(settings.demo_dir)
             self._demo_site_id, self._demo_profile = demo.site["id"], demo.profile
         self._task: asyncio.Task | None = None
+        self.on_guard: Callable[[], None] | None = None  # set by the gateway: wake the outbox
+        self.guard_commands_queued = 0  # by the last write_samples
+        # How long a guard cap lasts: past the next dispatch run, which then plans for what was seen.
+        self._guard_hold = timedelta(seconds=max(300.0, 2 * settings.dispatch_interval_on_clock_s))
+        self._guarded: dict[str, tuple[datetime, float]] = {}  # charger -> (when capped, cap kW)
+        self._excursions: dict[str, int] = {}  # site -> open LimitExcursion id
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="site-meter")
@@ -58,6 +73,8 @@ class SiteMeter:
         while True:
             try:
                 await asyncio.to_thread(self.write_samples, now())
+                if self.guard_commands_queued and self.on_guard is not None:
+                    self.on_guard()
             except Exception:
                 log.exception("site meter failed")
             # The interval is in the console's time: at demo speed 60 a 10 s interval is 1/6 s.
@@ -76,6 +93,7 @@ class SiteMeter:
     def write_samples(self, at: datetime) -> list[models.SiteSample]:
         """(worker thread) Write and return one sample for every site that has a meter reading."""
         written = []
+        self.guard_commands_queued = 0
         with session_scope(self.engine) as session:
             for site in session.exec(select(models.Site)).all():
                 building_and_pv = self.building_and_pv_kw(site.id, at)
@@ -95,8 +113,94 @@ class SiteMeter:
                     net_import_kw=round(building_kw - pv_kw + ev_kw, 4),
                 )
                 session.add(sample)
+                self.guard_commands_queued += self._guard(session, site, at, sample.net_import_kw, powers)
                 written.append(sample)
         return written
+
+    # -- the site-limit guard --
+
+    def _guard(self, session, site: models.Site, at: datetime, net_import_kw: float, powers: dict[str, float]) -> int:
+        """Check one reading; cap the largest contributors when it is beyond the guard line. Returns
+        how many caps were queued."""
+        decision = guard_decision(
+            net_import_kw, import_limit_kw=site.import_limit_kw, export_limit_kw=site.export_limit_kw,
+            charger_powers_kw=powers,
+        )  # fmt: skip
+        excursion = self._excursion(session, site, at, decision)
+        if decision.direction is None:
+            return 0
+        queued = 0
+        for charger_id, cap_kw in decision.caps_kw.items():
+            previous = self._guarded.get(charger_id)
+            if previous and at - previous[0] < self._guard_hold / 2 and _no_looser(previous[1], cap_kw, decision.direction):
+                continue  # already capped as tightly; the charger may still be ramping down
+            if self._queue_cap(session, charger_id, cap_kw, at):
+                self._guarded[charger_id] = (at, cap_kw)
+                queued += 1
+        if queued:
+            excursion.guard_commands += queued
+            request_replan(session=session, site_id=site.id)
+            log.warning(
+                "site %s %s %.1f kW beyond the guard line (%.1f kW over the limit): %d charger(s) capped",
+                site.id, decision.direction, decision.over_line_kw, decision.over_limit_kw, queued,
+            )  # fmt: skip
+        return queued
+
+    def _excursion(self, session, site: models.Site, at: datetime, decision) -> models.LimitExcursion | None:
+        """Open, extend or close the site's excursion beyond the guard line."""
+        open_id = self._excursions.get(site.id)
+        row = session.get(models.LimitExcursion, open_id) if open_id else None
+        if decision.direction is None:
+            if row is not None:
+                row.ended_at = at
+                del self._excursions[site.id]
+            return None
+        if row is None or row.direction != decision.direction:
+            if row is not None:
+                row.ended_at = at
+            limit = site.import_limit_kw if decision.direction == "import" else site.export_limit_kw
+            row = models.LimitExcursion(
+                site_id=site.id, direction=decision.direction, limit_kw=limit, started_at=at,
+                worst_kw_over_limit=decision.over_limit_kw,
+            )  # fmt: skip
+            session.add(row)
+            session.flush()
+            self._excursions[site.id] = row.id
+        row.readings += 1
+        row.worst_kw_over_limit = max(row.worst_kw_over_limit, decision.over_limit_kw)
+        if decision.over_limit_kw > 0:
+            row.readings_over_limit += 1
+            row.seconds_over_limit += self.interval_s
+        return row
+
+    def _queue_cap(self, session, charger_id: str, cap_kw: float, at: datetime) -> bool:
+        """A guard command in the outbox: the charger's power capped at `cap_kw` for GUARD_HOLD."""
+        charger = session.get(models.Charger, charger_id)
+        if charger is None or not charger.connected:
+            return False
+        plug = session.exec(
+            select(models.PlugSession)
+            .where(models.PlugSession.charger_id == charger_id)
+            .where(col(models.PlugSession.ended_at).is_(None))
+            .order_by(col(models.PlugSession.started_at).desc())
+        ).first()
+        payload = build_charging_profile(
+            protocol=charger.protocol, periods=[(at, cap_kw)], max_charge_kw=charger.max_charge_kw,
+            max_discharge_kw=charger.max_discharge_kw, accepts_negative_limits=charger.accepts_negative_limits,
+            transaction_id=plug.transaction_id if plug else None, end=at + self._guard_hold,
+            profile_id=GUARD_PROFILE_ID, stack_level=GUARD_STACK_LEVEL,
+        )  # fmt: skip
+        session.add(
+            models.ChargingProfileCommand(
+                charger_id=charger_id, action="guard", payload=payload, schedule=[[at.isoformat(), cap_kw]]
+            )
+        )
+        return True
+
+
+def _no_looser(previous_cap_kw: float, cap_kw: float, direction: str) -> bool:
+    """Whether a new cap asks for no more than the previous one did (import: charge no less)."""
+    return cap_kw >= previous_cap_kw if direction == "import" else cap_kw <= previous_cap_kw
 
 
 def latest_charger_powers_kw(session, *, site_id: str, since: datetime) -> dict[str, float]:

@@ -1,5 +1,6 @@
 """What the Grid page shows (`grid_view`): prices with what was assumed, the tariff, caps and export
-requests with their ledger totals, and the metered net import, as plain data in the site's time zone.
+requests with their ledger totals, the metered net import, and the readings that came near or over the
+connection limit (the gateway's guard), as plain data in the site's time zone.
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ def grid_view(*, site_id: str, engine: Engine | None = None, hours_back: int = 2
         for t, kw in samples:
             buckets[floor_step(t)].append(kw)
         tariff = tariff_table(session=session, site=site)
+        excursions = session.exec(
+            select(models.LimitExcursion)
+            .where(models.LimitExcursion.site_id == site_id)
+            .where(models.LimitExcursion.started_at >= start)
+            .order_by(models.LimitExcursion.started_at.desc())
+            .limit(50)
+        ).all()
         return {
             "site_id": site.id,
             "timezone": site.timezone,
@@ -95,4 +103,18 @@ def grid_view(*, site_id: str, engine: Engine | None = None, hours_back: int = 2
                 for e in events
             ],
             "tariff": _tariff_view(tariff),
+            "limit_excursions": [
+                {
+                    "direction": x.direction,
+                    "start": to_local(x.started_at, tz),
+                    "end": None if x.ended_at is None else to_local(x.ended_at, tz),
+                    "limit_kw": x.limit_kw,
+                    "readings": x.readings,
+                    "readings_over_limit": x.readings_over_limit,
+                    "worst_kw_over_limit": x.worst_kw_over_limit,
+                    "seconds_over_limit": x.seconds_over_limit,
+                    "guard_commands": x.guard_commands,
+                }
+                for x in excursions
+            ],
         }

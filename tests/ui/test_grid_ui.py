@@ -145,3 +145,26 @@ def test_operator_opts_the_site_out_of_demand_response_from_the_grid_page(dash_d
     finally:
         with session_scope() as s:
             s.get(models.Site, "depot-ams").demand_response_opt_in = True
+
+
+def test_grid_page_reports_a_breach_of_the_connection_limit(dash_duo, artifacts_dir):
+    """A spell of readings over the import limit (as the gateway's guard records it) is on the Grid page:
+    when, the limit, how many readings, the worst kW over, how long, how many chargers were capped."""
+    from datetime import timedelta
+
+    from core import models
+    from core.clock import now
+    from core.db import session_scope
+
+    start = now() - timedelta(minutes=20)
+    with session_scope() as session:
+        session.add(models.LimitExcursion(
+            site_id="depot-ams", direction="import", limit_kw=400.0, started_at=start, ended_at=start + timedelta(seconds=40),
+            readings=4, readings_over_limit=2, worst_kw_over_limit=12.5, seconds_over_limit=20.0, guard_commands=3,
+        ))  # fmt: skip
+    open_logged_in(dash_duo, "/grid")
+    dash_duo.wait_for_contains_text(f"#{ids.GRID_LIMITS_TABLE}", "1 breach(es) of the limit", timeout=15)
+    text = dash_duo.find_element(f"#{ids.GRID_LIMITS_TABLE}").text
+    assert "import 400" in text and "2 of 4" in text and "12.5" in text and "20 s" in text
+    dash_duo.driver.set_window_size(1280, 1500)
+    dash_duo.driver.save_screenshot(str(artifacts_dir / "grid-limits.png"))
