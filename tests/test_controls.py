@@ -166,8 +166,9 @@ def test_recurring_schedule_sets_departure_and_target_in_the_problem(engine, clo
     assert pv.departure == datetime(2026, 12, 2, 5, 30, tzinfo=UTC) and pv.departure_source == "schedule"
     [v] = problem.scenario["vehicles"]
     assert v["soc_target"] == 0.95
-    # 12:00 -> 05:30 next day = 17.5 h = 70 steps of 15 min
-    assert v["departure_step"] == 70
+    # 12:00 -> 05:30 next day = 17.5 h = 70 steps of 15 min, planned to be met one step (the
+    # 15-minute departure buffer) earlier
+    assert v["departure_step"] == 69
 
 
 def test_schedule_skips_days_not_in_it(engine, clock):

@@ -220,7 +220,7 @@ class GatewayChargePoint:
     # -- sending the outbox's commands --
 
     async def send_command(self, *, action: str, payload: dict) -> CommandAnswer:
-        """Send SetChargingProfile ("set", "default", "guard") or ClearChargingProfile ("clear") and return the answer.
+        """Send SetChargingProfile ("set", "default", "guard", "boost") or ClearChargingProfile ("clear") and return the answer.
 
         `payload` is the camelCase wire form (core.charging_profiles). Never call this from inside a
         message handler: the answer arrives through the receive loop that the handler is blocking.

@@ -174,11 +174,11 @@ def pending_commands(engine: Engine, *, at: datetime) -> list[PendingCommand]:
                 select(command)
                 .where(command.charger_id == charger_id)
                 .where(command.status == "Accepted")
-                .where(col(command.action).in_(("set", "default", "guard")))
+                .where(col(command.action).in_(("set", "default", "guard", "boost")))
                 .order_by(col(command.id).desc())
                 .limit(1)
             ).first()
-            if accepted is not None and accepted.action in ("set", "guard") and accepted.schedule:
+            if accepted is not None and accepted.action in ("set", "guard", "boost") and accepted.schedule:
                 in_force[charger_id] = schedule_power_at(accepted.schedule, at)
             else:
                 in_force[charger_id] = None  # the safe default: full power, nothing is higher

@@ -65,9 +65,11 @@ def plan_summary(problem: Problem, *, time_limit_s: float) -> PlanPreview:
     )
     for i, vehicle_id in enumerate(result.vehicle_ids):
         out.soc[vehicle_id] = [round(float(x), 4) if math.isfinite(x) else None for x in result.soc[i]]
+    floors = {pv.vehicle_id: pv.soc_floor for pv in problem.vehicles}
     for v in problem.scenario["vehicles"]:
         out.targets[v["id"]] = min(1.0, v["soc_target"])
-        out.floors[v["id"]] = v.get("soc_floor", 0.0)
+        # the operator's floor, not the plan's guard band above it (core.planning.margins)
+        out.floors[v["id"]] = floors.get(v["id"], v.get("soc_floor", 0.0))
     out.at_risk = sorted({s.vehicle_id for s in result.shortfalls})
     return out
 

@@ -8,7 +8,7 @@ run can build it, close its session and solve with no lock held.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -21,6 +21,7 @@ from core.planning.forecast import (
     price_forecast,
     tariff_entry,
 )
+from core.planning.margins import floor_guard_band, planned_departure
 from core.planning.state import (
     departure_in_force,
     open_plugs,
@@ -44,6 +45,7 @@ class PlannedVehicle:
     soc_known: bool
     departure: datetime
     departure_source: str
+    soc_floor: float = 0.0  # the effective floor (the plan keeps a guard band above it)
 
 
 @dataclass
@@ -103,6 +105,7 @@ def merge_ranges(ranges: list[list[int]]) -> list[list[int]]:
 def build_problem(*, session: Session, site: models.Site, at: datetime) -> Problem:
     """The dispatch problem (a `v2g-scenario/1` document) for the site as the database holds it at `at`."""
     settings = get_settings()
+    buffer = timedelta(minutes=settings.departure_buffer_min)
     profile = signals.demo_profile()
     start = floor_step(at)
     import_prices, export_prices, assumed = price_forecast(session=session, site=site, start=start, profile=profile)
@@ -117,12 +120,17 @@ def build_problem(*, session: Session, site: models.Site, at: datetime) -> Probl
         charger = chargers[plug.charger_id]
         floor = effective_soc_floor(vehicle, site)
         soc, soc_known = soc_in_force(
-            session=session, plug=plug, floor=floor, at=at, meter_interval_s=settings.meter_interval_s
-        )
+            session=session, plug=plug, floor=floor, at=at, meter_interval_s=settings.meter_interval_s,
+            battery_kwh=vehicle.battery_kwh, efficiency=charger.efficiency,
+        )  # fmt: skip
         departure, departure_source, target_soc = departure_in_force(
             session=session, vehicle=vehicle, site=site, plug=plug, at=at
         )
         can_discharge = may_discharge(vehicle, charger, soc_known=soc_known)
+        band = floor_guard_band(
+            at=at, step_start=start, max_discharge_kw=min(charger.max_discharge_kw, vehicle.max_discharge_kw),
+            battery_kwh=vehicle.battery_kwh, efficiency=charger.efficiency,
+        ) if can_discharge else 0.0  # fmt: skip
         scenario_chargers.append(
             {
                 "id": charger.id,
@@ -135,11 +143,11 @@ def build_problem(*, session: Session, site: models.Site, at: datetime) -> Probl
             "id": vehicle.id,
             "charger": charger.id,
             "arrival_step": 0,
-            "departure_step": _horizon_step(start, departure),
+            "departure_step": _horizon_step(start, planned_departure(departure, buffer)),
             "capacity_kwh": vehicle.battery_kwh,
             "soc_arrival": min(1.0, max(0.0, soc)),
             "soc_target": target_soc,
-            "soc_floor": min(floor, target_soc),
+            "soc_floor": min(floor + band, target_soc),
             "max_charge_kw": vehicle.max_charge_kw,
             "max_discharge_kw": vehicle.max_discharge_kw,
             "v2g_windows": (
@@ -159,6 +167,7 @@ def build_problem(*, session: Session, site: models.Site, at: datetime) -> Probl
                 soc_known=soc_known,
                 departure=departure,
                 departure_source=departure_source,
+                soc_floor=floor,
             )
         )
 

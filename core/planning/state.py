@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from core import controls, models
 from core.db import session_scope
+from core.planning.margins import advanced_soc
 from core.rules.local_time import next_local_time, to_local
 from core.rules.staleness import is_stale
 from core.rules.steps import HORIZON_STEPS, STEP_MINUTES
@@ -59,8 +60,9 @@ def open_plugs(*, session: Session, charger_ids: list[str]) -> list[models.PlugS
     return list(by_charger.values())
 
 
-def latest_soc(*, session: Session, plug: models.PlugSession) -> tuple[float | None, datetime | None]:
-    """The latest SoC the charger reported during this plug-in session, and when (None, None if none)."""
+def latest_soc(*, session: Session, plug: models.PlugSession) -> tuple[float | None, datetime | None, float | None]:
+    """The latest SoC the charger reported during this plug-in session, when, and the power measured
+    with it ((None, None, None) if none)."""
     sample = session.exec(
         select(models.MeterSample)
         .where(models.MeterSample.charger_id == plug.charger_id)
@@ -69,17 +71,27 @@ def latest_soc(*, session: Session, plug: models.PlugSession) -> tuple[float | N
         .order_by(col(models.MeterSample.time).desc())
         .limit(1)
     ).first()
-    return (sample.soc, sample.time) if sample else (None, None)
+    return (sample.soc, sample.time, sample.power_kw) if sample else (None, None, None)
 
 
 def soc_in_force(
-    *, session: Session, plug: models.PlugSession, floor: float, at: datetime, meter_interval_s: float
+    *,
+    session: Session,
+    plug: models.PlugSession,
+    floor: float,
+    at: datetime,
+    meter_interval_s: float,
+    battery_kwh: float,
+    efficiency: float,
 ) -> tuple[float, bool]:
-    """The SoC to plan from and whether it is known: a stale or unknown SoC is the floor (ARCHITECTURE.md)."""
-    soc, soc_time = latest_soc(session=session, plug=plug)
+    """The SoC to plan from and whether it is known: the measured SoC advanced by its age and the
+    profile latency (core.planning.margins); a stale or unknown SoC is the floor (ARCHITECTURE.md)."""
+    soc, soc_time, power_kw = latest_soc(session=session, plug=plug)
     if soc is None or is_stale(soc_time, at=at, meter_interval_s=meter_interval_s):
         return floor, False
-    return soc, True
+    return advanced_soc(
+        soc, measured_at=soc_time, power_kw=power_kw, at=at, battery_kwh=battery_kwh, efficiency=efficiency
+    ), True
 
 
 def next_scheduled_departure(at: datetime, schedule: models.DepartureSchedule, timezone: str) -> datetime | None:

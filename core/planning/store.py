@@ -63,6 +63,8 @@ def result_summary(problem: Problem, result: DispatchResult) -> dict:
             for s in result.shortfalls
         ],
         "departures": {pv.vehicle_id: pv.departure.isoformat() for pv in problem.vehicles},
+        # the SoC each must leave with (the gateway's departure watch reads it)
+        "targets": {v["id"]: v["soc_target"] for v in problem.scenario["vehicles"]},
     }
 
 

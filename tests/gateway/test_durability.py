@@ -37,7 +37,7 @@ async def _connected(gateway, charger_id: str, protocol: str, client_class):
         f"{gateway.url}/{charger_id}", subprotocols=[f"ocpp{protocol}"],
         additional_headers=basic_auth(charger_id, password_of(charger_id)),
     )  # fmt: skip
-    client = client_class(charger_id, ws, response_timeout=5)
+    client = client_class(charger_id, ws, response_timeout=20)
     listener = asyncio.create_task(client.start())
     return ws, client, listener
 

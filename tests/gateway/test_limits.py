@@ -103,7 +103,7 @@ def test_the_guard_holds_the_import_limit_on_the_readings_and_records_the_excurs
         [excursion] = session.exec(select(models.LimitExcursion)).all()
     assert excursion.direction == "import" and excursion.guard_commands >= 1
     assert excursion.limit_kw == pytest.approx(limit_kw)
-    assert excursion.worst_kw_over_limit == pytest.approx(60.0 - 0.0, abs=15.0)  # the first reading over
+    assert excursion.worst_kw_over_limit > 0 and excursion.readings_over_limit >= 1  # the readings before the cap
 
 
 # --- break before make -----------------------------------------------------------------------------------

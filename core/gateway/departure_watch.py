@@ -1,0 +1,171 @@
+"""The departure watch: near its departure, a vehicle that is behind goes to full power at once.
+
+The planner re-plans every dispatch interval; in the last minutes before a departure that can be too
+late (a slow ramp, a taper the vehicle did not announce, a reading that came late). So every meter
+interval the gateway looks at each plugged-in vehicle due to leave within WATCH_WINDOW: if what its
+charger delivers now cannot bring it to its target by the departure, it gets its charger's full power
+(within the site's import headroom) through a short profile above the dispatch one, without waiting
+for the next plan. The site-limit guard (core.gateway.sitemeter) still has the last word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import col, select
+
+from core import models
+from core.charging_profiles import GUARD_PROFILE_ID, GUARD_STACK_LEVEL, build_charging_profile
+from core.clock import get_clock, now
+from core.config import Settings
+from core.db import session_scope
+from core.rules.limit_guard import headroom_kw
+from core.rules.staleness import is_stale
+from core.rules.taper import charge_limit_kw, default_taper_start_soc
+
+log = logging.getLogger(__name__)
+
+WATCH_WINDOW = timedelta(minutes=45)
+# Behind by more than this (kWh, battery side) counts; less is within the meter's accuracy.
+BEHIND_TOLERANCE_KWH = 0.2
+
+
+def kwh_short_at_departure(
+    *, soc: float, target_soc: float, battery_kwh: float, power_kw: float, max_charge_kw: float,
+    efficiency: float, hours_left: float, taper_start_soc: float,
+) -> float:
+    """How far below its target a vehicle arrives at its departure if its charger keeps `power_kw`
+    (capped on the way by the taper of a battery taking `max_charge_kw`), battery side, in kWh (0
+    when it gets there)."""
+    steps = 12
+    energy = soc * battery_kwh
+    for _ in range(steps):
+        kw = power_kw
+        if kw > 0:
+            kw = min(kw, charge_limit_kw(max_charge_kw, energy / battery_kwh, taper_start_soc))
+        energy += (kw * efficiency if kw > 0 else kw / efficiency) * hours_left / steps
+    return max(0.0, target_soc * battery_kwh - energy)
+
+
+class DepartureWatch:
+    """The task that boosts vehicles that are behind near their departure."""
+
+    def __init__(self, *, engine: Engine, settings: Settings, on_boost: Callable[[], None] | None = None):
+        self.engine = engine
+        self.interval_s = settings.meter_interval_s
+        self.on_boost = on_boost
+        self._boosted: set[int] = set()  # plug session ids boosted once already
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="departure-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                if await asyncio.to_thread(self.check, now()) and self.on_boost is not None:
+                    self.on_boost()
+            except Exception:
+                log.exception("departure watch failed")
+            await asyncio.sleep(get_clock().sleep_seconds(self.interval_s))
+
+    def check(self, at: datetime) -> int:
+        """(worker thread) Boost every vehicle that is behind near its departure; how many were boosted."""
+        boosted = 0
+        with session_scope(self.engine) as session:
+            for site in session.exec(select(models.Site)).all():
+                run = session.exec(
+                    select(models.DispatchRun)
+                    .where(models.DispatchRun.site_id == site.id)
+                    .where(col(models.DispatchRun.finished_at).is_not(None))
+                    .order_by(col(models.DispatchRun.started_at).desc())
+                    .limit(1)
+                ).first()
+                if run is None:
+                    continue
+                departures = (run.result_summary or {}).get("departures", {})
+                targets = (run.result_summary or {}).get("targets", {})
+                headroom = self._site_headroom_kw(session, site, at)
+                for vehicle_id, departure_iso in departures.items():
+                    departure = datetime.fromisoformat(departure_iso)
+                    if not (at < departure <= at + WATCH_WINDOW) or vehicle_id not in targets:
+                        continue
+                    used = self._boost_if_behind(session, site, vehicle_id, targets[vehicle_id], departure, at, headroom)
+                    if used is not None:
+                        headroom -= used
+                        boosted += 1
+        return boosted
+
+    def _site_headroom_kw(self, session, site: models.Site, at: datetime) -> float:
+        """How much more the site may import now (from its latest reading; unlimited without one)."""
+        sample = session.exec(
+            select(models.SiteSample)
+            .where(models.SiteSample.site_id == site.id)
+            .order_by(col(models.SiteSample.time).desc())
+            .limit(1)
+        ).first()
+        if sample is None or is_stale(sample.time, at=at, meter_interval_s=self.interval_s):
+            return float("inf")
+        return site.import_limit_kw - headroom_kw(site.import_limit_kw) - sample.net_import_kw
+
+    def _boost_if_behind(self, session, site, vehicle_id, target_soc, departure, at, headroom) -> float | None:
+        """Full power for a vehicle that will not make it; the extra kW used, or None when not boosted."""
+        plug = session.exec(
+            select(models.PlugSession)
+            .where(models.PlugSession.vehicle_id == vehicle_id)
+            .where(col(models.PlugSession.ended_at).is_(None))
+        ).first()
+        if plug is None or plug.id in self._boosted:
+            return None
+        charger, vehicle = session.get(models.Charger, plug.charger_id), session.get(models.Vehicle, vehicle_id)
+        if charger is None or vehicle is None or not charger.connected:
+            return None
+        sample = session.exec(
+            select(models.MeterSample)
+            .where(models.MeterSample.charger_id == charger.id)
+            .where(models.MeterSample.time >= plug.started_at)
+            .where(col(models.MeterSample.soc).is_not(None))
+            .order_by(col(models.MeterSample.time).desc())
+            .limit(1)
+        ).first()
+        if sample is None or is_stale(sample.time, at=at, meter_interval_s=self.interval_s):
+            return None  # nothing known to act on; the planner treats it as at its floor
+        hours_left = (departure - at).total_seconds() / 3600.0
+        short = kwh_short_at_departure(
+            soc=sample.soc, target_soc=target_soc, battery_kwh=vehicle.battery_kwh, power_kw=sample.power_kw or 0.0,
+            max_charge_kw=min(charger.max_charge_kw, vehicle.max_charge_kw), efficiency=charger.efficiency, hours_left=hours_left, taper_start_soc=default_taper_start_soc(vehicle.kind),
+        )  # fmt: skip
+        if short <= BEHIND_TOLERANCE_KWH:
+            return None
+        full_kw = min(charger.max_charge_kw, vehicle.max_charge_kw)
+        now_kw = max(sample.power_kw or 0.0, 0.0)
+        boost_kw = min(full_kw, now_kw + max(0.0, headroom))
+        if boost_kw <= now_kw + 0.1:
+            return None  # the site has no headroom: the guard would take it back at once
+        payload = build_charging_profile(
+            protocol=charger.protocol, periods=[(at, boost_kw)], max_charge_kw=charger.max_charge_kw,
+            max_discharge_kw=charger.max_discharge_kw, accepts_negative_limits=charger.accepts_negative_limits,
+            transaction_id=plug.transaction_id, end=departure + timedelta(minutes=30),
+            profile_id=GUARD_PROFILE_ID, stack_level=GUARD_STACK_LEVEL,
+        )  # fmt: skip
+        session.add(
+            models.ChargingProfileCommand(
+                charger_id=charger.id, action="boost", payload=payload, schedule=[[at.isoformat(), boost_kw]]
+            )
+        )
+        self._boosted.add(plug.id)
+        log.warning(
+            "%s is %.1f kWh behind with %.0f min to its departure: %s to %.1f kW",
+            vehicle_id, short, hours_left * 60, charger.id, boost_kw,
+        )  # fmt: skip
+        return boost_kw - now_kw
