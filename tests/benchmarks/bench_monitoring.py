@@ -41,8 +41,8 @@ def build_database(path: Path, vehicles: int, days: int, end: datetime) -> None:
     con.execute("PRAGMA synchronous=OFF")
     con.execute(
         "INSERT INTO site (id, name, timezone, currency, import_limit_kw, export_limit_kw, default_soc_floor, hard_soc_floor,"
-        " degradation_cost_per_kwh, dispatch_interval_s, demand_response_opt_in) VALUES ('bench', 'Benchmark depot',"
-        " 'Europe/Amsterdam', 'EUR', 2000, 1000, 0.3, 0.2, 0.04, 60, 1)"
+        " degradation_cost_per_kwh, dispatch_interval_s, demand_response_opt_in, month_peak_import_kw) VALUES ('bench',"
+        " 'Benchmark depot', 'Europe/Amsterdam', 'EUR', 2000, 1000, 0.3, 0.2, 0.04, 60, 1, 0)"
     )
     fmt = "%Y-%m-%d %H:%M:%S.%f"
     start = end - timedelta(days=days)
@@ -119,7 +119,13 @@ def main() -> int:
     if not path.exists():
         print(f"building {path} ({args.vehicles} chargers x {args.days} days of {SAMPLE_S}-s samples)...", flush=True)
         t = time.perf_counter()
-        build_database(path, args.vehicles, args.days, end)
+        # Built under a temporary name and renamed when complete: a run that fails half-way leaves no
+        # half-built database for the next run to trip over.
+        partial = path.with_suffix(".partial.db")
+        for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+            leftover.unlink(missing_ok=True)
+        build_database(partial, args.vehicles, args.days, end)
+        partial.rename(path)
         print(f"built in {time.perf_counter() - t:.0f} s, {path.stat().st_size / 1e9:.2f} GB", flush=True)
     os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     os.environ["V2G_DEMO"] = "0"
