@@ -24,14 +24,56 @@ def soc_bar(soc: float | None, floor: float, target: float, *, stale: bool) -> h
     )
 
 
+def risk_text(shortfall_kwh: float, cause: str) -> str:
+    """What a vehicle at risk will miss and why: "−3.2 kWh, vehicle draws less than its setpoint"."""
+    parts = ([f"−{shortfall_kwh:.1f} kWh"] if shortfall_kwh > 0 else []) + ([cause] if cause else [])
+    return ", ".join(parts)
+
+
 def status_badge(at_risk: bool, plugged: bool, shortfall_kwh: float = 0.0, cause: str = "") -> dbc.Badge:
-    """On track / at risk in words and an icon, never colour alone."""
+    """On track / at risk (from the forecast of the live state) in words and an icon, never colour alone."""
     if not plugged:
         return dbc.Badge("– away", color="secondary", className="status-badge")
     if at_risk:
-        why = f", {cause}" if cause else ""
-        return dbc.Badge(f"✖ at risk: −{shortfall_kwh:.1f} kWh{why}", color="danger", className="status-badge at-risk")
+        why = risk_text(shortfall_kwh, cause)
+        return dbc.Badge(f"✖ at risk: {why}" if why else "✖ at risk", color="danger", className="status-badge at-risk")
     return dbc.Badge("✔ on track", color="success", className="status-badge on-track")
+
+
+def departure_result(met: bool, short_kwh: float | None) -> str:
+    """How a vehicle left, in words and an icon: "✔ met", "✖ short −3.2 kWh"."""
+    if met:
+        return "✔ met"
+    return "✖ short (SoC unknown)" if short_kwh is None else f"✖ short −{short_kwh:.1f} kWh"
+
+
+def departures_table(rows, timezone: str, table_id: str):
+    """A vehicle's recent departures: when it left (and was planned to), target, SoC, met or short and why."""
+    from zoneinfo import ZoneInfo
+
+    if not rows:
+        return html.P("No departures recorded yet.", className="text-muted", id=table_id)
+    tz = ZoneInfo(timezone)
+
+    def when(at):
+        return at.astimezone(tz).strftime("%a %d %b %H:%M") if at else "—"
+
+    head = html.Thead(html.Tr([html.Th(h) for h in ("Left", "Planned", "Target", "SoC at departure", "Result", "Why")]))
+    body = html.Tbody([
+        html.Tr(
+            [
+                html.Td(when(r.departed_at)),
+                html.Td(when(r.planned_departure_at)),
+                html.Td(fmt.soc(r.target_soc)),
+                html.Td(fmt.soc(r.soc_at_departure)),
+                html.Td(departure_result(r.met, r.short_kwh)),
+                html.Td(r.reason or "—"),
+            ],
+            className="" if r.met else "table-warning",
+        )
+        for r in rows
+    ])
+    return dbc.Table([head, body], id=table_id, size="sm", striped=True)
 
 
 def power_text(power_kw: float | None) -> str:

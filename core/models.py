@@ -412,18 +412,13 @@ class WallToken(SQLModel, table=True):
     revoked_at: datetime | None = _utc_field(nullable=True)
 
 
-# --- departures (core.departures) ----------------------------------------------------------------
-
-
 class DepartureOutcome(SQLModel, table=True):
-    """How a vehicle left: with its target SoC (met) or short of it, by how much and why.
-
-    Written by core.departures.record_departure when the plug-in session ends, in the transaction
-    that ends it; one per session.
-    """
+    """How a vehicle left: with its target SoC (met) or short of it, by how much and why; one per
+    session, written by core.departures.record_departure in the transaction that ends it."""
 
     id: int | None = Field(default=None, primary_key=True)
-    session_id: int = Field(foreign_key="plugsession.id", unique=True)
+    # Goes with its session (a demo reset deletes the site's sessions).
+    session_id: int = Field(foreign_key="plugsession.id", unique=True, ondelete="CASCADE")
     vehicle_id: str = Field(foreign_key="vehicle.id")
     charger_id: str = Field(foreign_key="charger.id")
     departed_at: datetime = _utc_field(index=True)

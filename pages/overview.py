@@ -11,6 +11,7 @@ from components import ids
 from components.charts import site_power_figure
 from components.fleet import fleet_table, site_limits_card
 from components.live import kpi_card, poller, register_visibility_gate
+from components.vehicles import departure_result
 from core import telemetry
 from core.clock import now
 from core.config import get_settings
@@ -64,12 +65,24 @@ def kpi_row(snap):
         kpi_card("EV charging", fmt.kw(snap.ev_charge_kw.value), stale=snap.ev_charge_kw.stale, age_s=snap.ev_charge_kw.age_s),
         kpi_card("V2G export", fmt.kw(snap.ev_discharge_kw.value), stale=snap.ev_discharge_kw.stale, age_s=snap.ev_discharge_kw.age_s),
         kpi_card("Fleet average SoC", fmt.soc(snap.fleet_avg_soc), detail=f"{snap.plugged} plugged in"),
-        kpi_card("Departures", f"✔ {snap.on_track} on track · ✖ {snap.at_risk} at risk", card_id=ids.OVERVIEW_AT_RISK,
-                 tone="border-danger" if snap.at_risk else ""),
+        kpi_card("Departures ahead", f"✔ {snap.on_track} on track · ✖ {snap.at_risk} at risk", card_id=ids.OVERVIEW_AT_RISK,
+                 detail="forecast of the plugged-in vehicles", tone="border-danger" if snap.at_risk else ""),
+        departed_card(snap.departed_today),
         kpi_card("Price now", f"{fmt.price(snap.import_price, site.currency)} in", detail=f"{fmt.price(snap.export_price, site.currency)} out"),
         kpi_card("Grid events", str(len(snap.active_events)), detail=events),
     ]
     return dbc.Row([dbc.Col(c, xs=12, sm=6, lg=3, className="mb-2") for c in cards])
+
+
+def departed_card(departed):
+    """Today's departures: how many left with their target, and the ones that left short, by how much."""
+    short = [d for d in departed if not d.met]
+    detail = ", ".join(f"{d.name} {departure_result(d.met, d.short_kwh).removeprefix('✖ short ')}" for d in short[:4])
+    if len(short) > 4:
+        detail += f" and {len(short) - 4} more"
+    return kpi_card("Left today", f"✔ {len(departed) - len(short)} met · ✖ {len(short)} short", card_id=ids.OVERVIEW_DEPARTED,
+                    detail=detail or ("no departure yet today" if not departed else "every vehicle left with its target"),
+                    tone="border-warning" if short else "")
 
 
 def cost_card(site):

@@ -1,4 +1,6 @@
-"""One vehicle: SoC over the last 24 h and the plan's next 24 h, its power, sessions and the plan's reason."""
+"""One vehicle: SoC over the last 24 h and the plan's next 24 h, its power, whether it will leave with
+its target (the forecast of the live state), its recent departures (met or short, and why), sessions
+and the plan's reason."""
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -11,7 +13,7 @@ from components import format as fmt
 from components import ids
 from components.charts import vehicle_soc_figure
 from components.live import poller, register_visibility_gate
-from components.vehicles import power_text, status_badge
+from components.vehicles import departures_table, power_text, status_badge
 from core import telemetry
 from core.clock import now
 from core.config import get_settings
@@ -33,6 +35,8 @@ def layout(vehicle_id: str = "", **_query):
             html.H2(states[vehicle_id].name, id=ids.VEHICLE_DETAIL_TITLE),
             html.Div(info(site, states[vehicle_id]), id=ids.VEHICLE_DETAIL_INFO),
             dcc.Graph(id=ids.VEHICLE_DETAIL_GRAPH, figure=figure(site, states[vehicle_id])),
+            html.H4("Departures"),
+            html.Div(departures_table(telemetry.vehicle_departures(vehicle_id), site.timezone, ids.VEHICLE_DETAIL_DEPARTURES)),
             html.H4("Sessions"),
             html.Div(sessions_table(site, vehicle_id), id=ids.VEHICLE_DETAIL_SESSIONS),
         ]
@@ -49,6 +53,7 @@ def info(site, s):
         ("Where", f"plugged · {s.charger_id}" if s.plugged else "away"),
         ("Power now", power_text(s.power_kw.value)),
         ("Departs", s.departure.astimezone(tz).strftime("%a %H:%M") if s.departure else "—"),
+        ("Leaves with", fmt.soc(s.forecast_soc) if s.plugged else "—"),
     ]
     return html.Div(
         [

@@ -11,6 +11,7 @@ from dash import Input, Output, callback, clientside_callback, dcc, html
 
 from components import format as fmt
 from components import ids
+from components.vehicles import risk_text
 from core import telemetry
 from core.config import get_settings
 
@@ -77,7 +78,7 @@ def body(snap):
                     dbc.Col(_tile(
                         "Vehicles at risk",
                         html.Span(f"✖ {len(risks)}" if risks else "✔ 0", className="wall-risk" if risks else "wall-ok"),
-                        html.Ul([html.Li(f"{v.name}: −{v.shortfall_kwh:.0f} kWh {v.shortfall_cause}") for v in risks[:6]],
+                        html.Ul([html.Li(f"{v.name}: {risk_text(v.shortfall_kwh, v.shortfall_cause)}") for v in risks[:6]],
                                 className="wall-list"),
                         value_id=ids.WALL_AT_RISK,
                     ), width=6),

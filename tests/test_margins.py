@@ -10,23 +10,24 @@ import pytest
 from core.planning.margins import (
     EXPECTED_PROFILE_LATENCY,
     FLOOR_GUARD_BAND_SOC,
-    advanced_soc,
     floor_guard_band,
     planned_departure,
+    soc_at_step_start,
 )
 from tests.conftest import T0
 
 
-def test_a_charging_vehicle_is_planned_from_where_it_will_be_when_the_plan_takes_effect():
-    # 100 kWh, 36 kW at the meter, efficiency 0.9: 32.4 kW into the battery; reading 50 s old + 10 s latency
-    soc = advanced_soc(0.5, measured_at=T0 - timedelta(seconds=50), power_kw=36.0, at=T0, battery_kwh=100.0, efficiency=0.9)
-    assert soc == pytest.approx(0.5 + 32.4 * (60 / 3600) / 100)
+def test_a_charging_vehicle_is_planned_from_its_soc_at_the_start_of_the_step():
+    """Measured 7 minutes into the step at 36 kW (32.4 kW into a 100 kWh battery, efficiency 0.9): the
+    plan, which counts the whole step, starts from what the SoC was when the step began."""
+    soc = soc_at_step_start(0.5, measured_at=T0 + timedelta(minutes=7), power_kw=36.0, step_start=T0, battery_kwh=100.0, efficiency=0.9)
+    assert soc == pytest.approx(0.5 - 32.4 * (7 / 60) / 100)
 
 
-def test_a_discharging_vehicle_is_planned_lower_and_never_below_empty():
-    soc = advanced_soc(0.5, measured_at=T0 - timedelta(seconds=50), power_kw=-18.0, at=T0, battery_kwh=100.0, efficiency=0.9)
-    assert soc == pytest.approx(0.5 - 20.0 * (60 / 3600) / 100)  # 18 kW at the meter takes 20 kW from the battery
-    assert advanced_soc(0.001, measured_at=T0 - timedelta(hours=1), power_kw=-50, at=T0, battery_kwh=10, efficiency=1) == 0.0
+def test_a_reading_from_before_the_step_is_carried_forward_and_kept_within_the_battery():
+    soc = soc_at_step_start(0.5, measured_at=T0 - timedelta(seconds=20), power_kw=-18.0, step_start=T0, battery_kwh=100.0, efficiency=0.9)
+    assert soc == pytest.approx(0.5 - 20.0 * (20 / 3600) / 100)  # 18 kW at the meter takes 20 kW from the battery
+    assert soc_at_step_start(0.001, measured_at=T0 - timedelta(hours=1), power_kw=-50, step_start=T0, battery_kwh=10, efficiency=1) == 0.0
 
 
 def test_the_guard_band_covers_what_the_plan_counts_twice():

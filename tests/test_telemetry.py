@@ -3,32 +3,25 @@ profile, and "may this vehicle discharge" as the planner decides it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import shutil
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
 from components.fleet import v2g_text
 from core import models, telemetry
-from core.clock import FixedClock, set_clock
-from core.config import DEMO_DIR, get_settings
-from core.db import init_db, make_engine, session_scope
-from core.demo import seed_demo
+from core.config import get_settings
+from core.db import make_engine, session_scope
 from core.planning import build_problem
 from core.rules.staleness import STALE_METER_INTERVALS
-
-T0 = datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
+from tests.conftest import T0
 
 
 @pytest.fixture
-def engine(tmp_path):
-    set_clock(FixedClock(T0))
-    engine = make_engine(f"sqlite:///{tmp_path / 'telemetry.db'}")
-    init_db(engine)
-    seed_demo(demo_dir=DEMO_DIR, engine=engine)
-    yield engine
-    set_clock(None)
-    engine.dispose()
+def engine(demo_engine, clock):
+    """The demo depot with the clock standing at T0."""
+    return demo_engine
 
 
 def accepted_profile(engine, charger_id: str, power_kw: float) -> None:
@@ -152,11 +145,10 @@ def test_a_soc_is_stale_for_the_pages_exactly_when_the_planner_treats_it_as_unkn
     assert (plan_chargers["CP-BUS-01"]["max_discharge_kw"] > 0) is not stale  # ... and no discharge
 
 
-def test_caches_are_kept_per_database(tmp_path, engine):
+def test_caches_are_kept_per_database(tmp_path, demo_template, engine):
     """A second database in the same process gets its own settled history and setpoints, never the first's."""
+    shutil.copy(demo_template, tmp_path / "other.db")
     other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
-    init_db(other)
-    seed_demo(demo_dir=DEMO_DIR, engine=other)
     with session_scope(engine) as s:
         s.add(models.SiteSample(site_id=SITE, time=T0 - timedelta(hours=2), building_load_kw=10.0, pv_kw=0.0,
                                 ev_charge_kw=0.0, ev_discharge_kw=0.0, net_import_kw=10.0))  # fmt: skip
@@ -174,3 +166,86 @@ def test_caches_are_kept_per_database(tmp_path, engine):
     finally:
         telemetry.clear_caches()
         other.dispose()
+
+
+# --- on track / at risk: the forecast of the live state, not the plan's arithmetic -----------------
+
+
+def stored_plan(engine, *, vehicle_id: str, charger_id: str, start, powers_kw: list[float]) -> int:
+    """A finished dispatch run that plans `powers_kw` for the vehicle from `start` (0 kW after), with
+    no shortfall of its own: by the plan's arithmetic the vehicle is on track."""
+    with session_scope(engine) as s:
+        run = models.DispatchRun(site_id=SITE, started_at=start, finished_at=start + timedelta(seconds=2),
+                                 status="optimal", horizon_start=start, result_summary={"shortfalls": [], "reasons": {}})
+        s.add(run)
+        s.flush()
+        for k in range(96):
+            s.add(models.Setpoint(run_id=run.id, vehicle_id=vehicle_id, charger_id=charger_id, step=k,
+                                  start=start + timedelta(minutes=15 * k), power_kw=powers_kw[k] if k < len(powers_kw) else 0.0))
+        return run.id
+
+
+@pytest.fixture
+def bus_planned_to_80(engine):
+    """BUS-01 plugged in for an hour; its operators' schedule asks 80 % (the vehicle's own target is
+    95 %); a plan from 30 minutes ago took it from 60 % at 100 kW for 45 minutes: 60 + 0.75 h x 95 kW
+    / 350 kWh = 80.4 %, so by the plan it reaches 80 %, and 73.6 % is where it should be now."""
+    with session_scope(engine) as s:
+        s.add(models.DepartureSchedule(vehicle_id="BUS-01", weekdays="0123456", departure_time="05:30", target_soc=0.80))
+        s.add(models.PlugSession(charger_id="CP-BUS-01", vehicle_id="BUS-01", transaction_id="T-BUS-01",
+                                 started_at=T0 - timedelta(hours=1)))
+    stored_plan(engine, vehicle_id="BUS-01", charger_id="CP-BUS-01", start=T0 - timedelta(minutes=30), powers_kw=[100.0] * 3)
+    yield
+    telemetry.clear_caches()
+
+
+def measured(engine, charger_id: str, soc: float, power_kw: float = 100.0) -> None:
+    with session_scope(engine) as s:
+        s.add(models.MeterSample(time=T0 - timedelta(seconds=1), charger_id=charger_id, power_kw=power_kw, soc=soc))
+
+
+def test_a_vehicle_whose_soc_is_behind_its_plan_is_at_risk_with_the_kwh(engine, bus_planned_to_80):
+    """The plan says 80.4 % at departure, but the bus measures 70 % where the plan expected 73.6 %:
+    from 70 % the 15 minutes left of the plan bring it to 76.8 %, 11.2 kWh short of 80 %."""
+    measured(engine, "CP-BUS-01", 0.70)
+    (bus,) = telemetry.vehicle_states(SITE, engine=engine, vehicle_id="BUS-01")
+    assert bus.target_soc == pytest.approx(0.80)  # the target in force: the operators' schedule
+    assert bus.at_risk
+    assert bus.shortfall_kwh == pytest.approx((0.80 - 0.70) * 350 - 0.25 * 100 * 0.95, abs=0.1)
+    assert bus.shortfall_cause == f"plan delivers {bus.shortfall_kwh:.1f} kWh less than needed"
+    assert bus.forecast_soc == pytest.approx(0.70 + 0.25 * 100 * 0.95 / 350, abs=1e-3)  # measured 1 s ago
+    # Every page reads the same state: the overview's counts and the wall's list agree.
+    snap = telemetry.site_snapshot(SITE, engine=engine)
+    assert (snap.on_track, snap.at_risk) == (0, 1)
+    (shown,) = [v for v in snap.vehicles if v.at_risk]
+    assert (shown.vehicle_id, shown.shortfall_kwh, shown.shortfall_cause) == ("BUS-01", bus.shortfall_kwh, bus.shortfall_cause)
+
+
+def test_a_vehicle_on_its_plan_is_on_track(engine, bus_planned_to_80):
+    measured(engine, "CP-BUS-01", 0.60 + 0.5 * 100 * 0.95 / 350)
+    (bus,) = telemetry.vehicle_states(SITE, engine=engine, vehicle_id="BUS-01")
+    assert not bus.at_risk and bus.shortfall_kwh == 0.0 and bus.shortfall_cause == ""
+    assert bus.forecast_soc == pytest.approx(0.60 + 0.75 * 100 * 0.95 / 350, abs=1e-3)
+
+
+def test_a_vehicle_that_draws_less_than_its_accepted_profile_is_at_risk(engine, bus_planned_to_80):
+    """On its plan at 73.6 %, but its last minute at 50 kW against the 100 kW its charger accepted."""
+    with session_scope(engine) as s:
+        s.add(models.ChargingProfileCommand(
+            charger_id="CP-BUS-01", payload={}, schedule=[[(T0 - timedelta(minutes=30)).isoformat(), 100.0]],
+            status="Accepted", created_at=T0 - timedelta(minutes=30), answered_at=T0 - timedelta(minutes=29),
+        ))  # fmt: skip
+        for k in range(5):  # one a second (the tests' meter interval is 2 s)
+            s.add(models.MeterSample(time=T0 - timedelta(seconds=k), charger_id="CP-BUS-01", power_kw=50.0,
+                                     soc=0.60 + 0.5 * 100 * 0.95 / 350))
+    (bus,) = telemetry.vehicle_states(SITE, engine=engine, vehicle_id="BUS-01")
+    assert bus.at_risk and bus.shortfall_cause.startswith("vehicle draws less than its setpoint")
+    # Half of the last 15 minutes' energy, less the 0.4 % the plan had to spare.
+    assert bus.shortfall_kwh == pytest.approx(0.25 * 50 * 0.95 - (0.60 + 0.75 * 95 / 350 - 0.80) * 350, abs=0.1)
+
+
+def test_a_stale_soc_is_at_risk_as_unknown(engine, bus_planned_to_80):
+    with session_scope(engine) as s:
+        s.add(models.MeterSample(time=T0 - timedelta(minutes=5), charger_id="CP-BUS-01", power_kw=100.0, soc=0.9))
+    (bus,) = telemetry.vehicle_states(SITE, engine=engine, vehicle_id="BUS-01")
+    assert bus.at_risk and bus.shortfall_cause == "SoC unknown or stale" and bus.forecast_soc is None

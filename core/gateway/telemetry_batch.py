@@ -15,6 +15,7 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, col, select
 
 from core import models
+from core.departures import record_departure
 from core.gateway.events import (
     ChargerBooted,
     ChargerConnected,
@@ -274,6 +275,7 @@ class Batch:
             plug.ended_at = max(event.at, plug.started_at)
             self.result.replan_sites.add(charger.site_id)
             self._touch(plug)
+            record_departure(session=self.session, plug=plug)  # met or short, and why: in this transaction
             if self._open.get(charger.id) is plug:
                 del self._open[charger.id]
 

@@ -2,8 +2,10 @@
 
 A plan counts in 15-minute steps from the start of the current step; the world does not wait for it.
 So each cycle:
-- starts from the latest measured SoC advanced by its age and by the expected latency until the new
-  profile takes effect, at the power the charger last measured (that power goes on meanwhile);
+- starts from the latest measured SoC carried to the start of the current step at the power the
+  charger measured with it: the plan counts the whole current step as its own, so it must start from
+  the SoC of the step's start, not from one taken part-way through it (counting the part already
+  over twice left vehicles short by up to a step's energy, run after run);
 - keeps a guard band above every SoC floor: a small fixed part, plus what a full-power discharge could
   take in the part of the current step that is already over or lost to latency (the plan counts that
   time as its own);
@@ -22,14 +24,15 @@ EXPECTED_PROFILE_LATENCY = timedelta(seconds=10)
 FLOOR_GUARD_BAND_SOC = 0.005
 
 
-def advanced_soc(
-    soc: float, *, measured_at: datetime, power_kw: float | None, at: datetime, battery_kwh: float, efficiency: float
+def soc_at_step_start(
+    soc: float, *, measured_at: datetime, power_kw: float | None, step_start: datetime, battery_kwh: float, efficiency: float
 ) -> float:
-    """The SoC measured at `measured_at`, advanced to `at` plus the expected profile latency at the
-    measured power (battery side: charging stores power x efficiency, discharging takes power / efficiency)."""
+    """The SoC measured at `measured_at` carried to `step_start` (back, or forward for a reading from
+    before it) at the measured power (battery side: charging stores power x efficiency, discharging
+    takes power / efficiency)."""
     if not power_kw or battery_kwh <= 0:
         return soc
-    hours = max(0.0, (at - measured_at + EXPECTED_PROFILE_LATENCY).total_seconds()) / 3600.0
+    hours = (step_start - measured_at).total_seconds() / 3600.0
     battery_kw = power_kw * efficiency if power_kw > 0 else power_kw / efficiency
     return min(1.0, max(0.0, soc + battery_kw * hours / battery_kwh))
 

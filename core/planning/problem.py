@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from core import models, signals
 from core.config import get_settings
+from core.departures import departure_in_force
 from core.planning.forecast import (
     MonthPeak,
     grid_signal_entries,
@@ -23,7 +24,6 @@ from core.planning.forecast import (
 )
 from core.planning.margins import floor_guard_band, planned_departure
 from core.planning.state import (
-    departure_in_force,
     open_plugs,
     override_in_force,
     site_v2g_windows,

@@ -11,11 +11,15 @@ Each entry point opens its own transaction on `engine` (keyword-only; None: the 
 - chargers: ChargerState, charger_states (and the "ignores its profile" check)
 - grid: active_grid_events, price_frame, grid_events
 - sessions: vehicle_sessions; money: today_cost_and_savings
+- forecast: whether each plugged-in vehicle will leave with its target (VehicleState.at_risk & co.)
+- departures: DepartureRow, vehicle_departures (how vehicles left; today's are on SiteSnapshot)
 """
 
 from core.sites import NoSiteError, default_site_id
 from core.telemetry.chargers import IGNORE_SAMPLES, ChargerState, charger_states
+from core.telemetry.departures import DepartureRow, vehicle_departures
 from core.telemetry.fleet import FleetRow, VehicleState, fleet, fleet_max_charge_kw, vehicle_states
+from core.telemetry.forecast import clear_forecast_cache
 from core.telemetry.grid import active_grid_events, grid_events, price_frame
 from core.telemetry.history import SITE_HISTORY_COLUMNS, clear_history_cache, site_history_frame, vehicle_history_frame
 from core.telemetry.money import today_cost_and_savings
@@ -29,12 +33,14 @@ def clear_caches() -> None:
     """Forget every per-process cache of this package (tests, benchmarks)."""
     clear_history_cache()
     clear_plan_cache()
+    clear_forecast_cache()
 
 
 __all__ = [
     "IGNORE_SAMPLES",
     "SITE_HISTORY_COLUMNS",
     "ChargerState",
+    "DepartureRow",
     "FleetRow",
     "NoSiteError",
     "PlanSummary",
@@ -57,6 +63,7 @@ __all__ = [
     "site_info",
     "site_snapshot",
     "today_cost_and_savings",
+    "vehicle_departures",
     "vehicle_history_frame",
     "vehicle_sessions",
     "vehicle_states",

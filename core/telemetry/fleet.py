@@ -14,9 +14,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from core import models
+from core.clock import now
 from core.db import session_scope
 from core.rules.discharge import discharge_blocked_reason, effective_soc_floor
 from core.sites import get_site
+from core.telemetry.forecast import Plugged, fleet_forecasts
 from core.telemetry.plans import PlanSummary, latest_plan_in
 from core.telemetry.readings import NO_READING, Reading, latest_samples, latest_soc_sample, reading
 
@@ -90,7 +92,11 @@ def fleet_max_charge_kw(site_id: str, *, engine: Engine | None = None) -> float:
 @dataclass(frozen=True)
 class VehicleState:
     """A vehicle now. `v2g_possible`: the planner may discharge it now (plugged into a charger that
-    can, V2G on, SoC fresh); else `v2g_blocked_reason` says why not."""
+    can, V2G on, SoC fresh); else `v2g_blocked_reason` says why not.
+
+    Plugged in: `departure` and `target_soc` are those in force (core.departures); `at_risk`,
+    `shortfall_kwh`, `shortfall_cause` and `forecast_soc` come from the forecast of the live state
+    (core.rules.departure_forecast), never from the plan's own arithmetic. `reason` is the plan's."""
 
     vehicle_id: str
     name: str
@@ -110,6 +116,7 @@ class VehicleState:
     reason: str
     v2g_possible: bool
     v2g_blocked_reason: str | None
+    forecast_soc: float | None = None  # the SoC it will leave with (None: unknown, or away)
 
 
 def _open_sessions(session: Session, charger_ids: list[str]) -> dict[str, models.PlugSession]:
@@ -134,11 +141,12 @@ def vehicle_states(
     vehicle_id: str | None = None,
 ) -> list[VehicleState]:
     """Every vehicle of the site now (or just `vehicle_id`): plugged or away, SoC and power with their
-    age, plan status, and whether it may discharge now. `plan`: the latest plan when None."""
+    age, whether it will leave with its target, and whether it may discharge now. `plan`: the
+    latest plan when None."""
+    at = now()
     with session_scope(engine) as session:
         site = get_site(session=session, site_id=site_id)
         plan = plan or latest_plan_in(session=session, site_id=site.id)
-        shortfalls = {s.get("vehicle_id"): s for s in plan.shortfalls}
         chargers = _site_chargers(session, site.id)
         open_sessions = _open_sessions(session, list(chargers))
         query = select(models.Vehicle).where(models.Vehicle.site_id == site.id).order_by(models.Vehicle.id)
@@ -148,7 +156,7 @@ def vehicle_states(
         latest = latest_samples(
             session=session, charger_ids=[open_sessions[v.id].charger_id for v in vehicles if v.id in open_sessions]
         )
-        states = []
+        live = []
         for v in vehicles:
             plug = open_sessions.get(v.id)
             plugged_into = chargers.get(plug.charger_id) if plug else None
@@ -165,9 +173,16 @@ def vehicle_states(
                     soc_sample = latest_soc_sample(session=session, charger_id=plug.charger_id, since=plug.started_at)
                 if soc_sample is not None:
                     soc = reading(soc_sample.soc, soc_sample.time)
+            live.append((v, plug, plugged_into, charger, power, soc))
+        forecasts = fleet_forecasts(
+            session=session, site=site, plan=plan, at=at,
+            plugged=[Plugged(v, plug, into, soc) for v, plug, into, _, _, soc in live if plug is not None],
+        )
+        states = []
+        for v, plug, plugged_into, charger, power, soc in live:
             blocked = discharge_blocked_reason(v, plugged_into, soc_known=soc.value is not None and not soc.stale)
-            shortfall = shortfalls.get(v.id, {})
-            departure_iso = plan.departures.get(v.id)
+            ahead = forecasts.get(v.id)
+            forecast = ahead.forecast if ahead else None
             states.append(
                 VehicleState(
                     vehicle_id=v.id,
@@ -177,17 +192,18 @@ def vehicle_states(
                     soc=soc,
                     soc_source="meter" if soc.value is not None else "none",
                     soc_floor=effective_soc_floor(v, site),
-                    target_soc=v.target_soc,
+                    target_soc=ahead.target_soc if ahead else v.target_soc,
                     plugged=plug is not None,
                     charger_id=charger.id if charger else None,
                     power_kw=power,
-                    departure=datetime.fromisoformat(departure_iso) if (plug and departure_iso) else None,
-                    at_risk=bool(plug and shortfall),
-                    shortfall_kwh=float(shortfall.get("shortfall_kwh", 0.0)) if plug else 0.0,
-                    shortfall_cause=str(shortfall.get("cause", "")) if plug else "",
+                    departure=ahead.departure if ahead else None,
+                    at_risk=bool(forecast and forecast.at_risk),
+                    shortfall_kwh=forecast.short_kwh if forecast else 0.0,
+                    shortfall_cause=forecast.cause if forecast else "",
                     reason=plan.reasons.get(v.id, "") if plug else "away",
                     v2g_possible=blocked is None,
                     v2g_blocked_reason=blocked,
+                    forecast_soc=forecast.soc_at_departure if forecast else None,
                 )
             )
     return states

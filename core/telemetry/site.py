@@ -3,7 +3,7 @@ the overview's KPI cards and the wall display."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Engine
@@ -12,8 +12,9 @@ from sqlmodel import col, select
 from core import models
 from core.clock import now
 from core.db import session_scope
-from core.rules.local_time import to_local
+from core.rules.local_time import local_range, to_local
 from core.sites import get_site
+from core.telemetry.departures import DepartureRow, departures_since
 from core.telemetry.fleet import VehicleState, vehicle_states
 from core.telemetry.grid import grid_events_at, price_now
 from core.telemetry.plans import PlanSummary, latest_plan
@@ -56,7 +57,9 @@ def site_info(site_id: str | None = None, *, engine: Engine | None = None) -> Si
 
 @dataclass(frozen=True)
 class SiteSnapshot:
-    """Everything the overview's live KPI cards show, each live value with its age."""
+    """Everything the overview's live KPI cards show, each live value with its age. `on_track` and
+    `at_risk` count the plugged-in vehicles by their forecast; `departed_today` lists how the
+    vehicles that left today (the site's local day) left, newest first."""
 
     site: SiteInfo
     net_import_kw: Reading
@@ -73,6 +76,7 @@ class SiteSnapshot:
     active_events: list[dict]
     plan: PlanSummary
     vehicles: list[VehicleState]
+    departed_today: list[DepartureRow] = field(default_factory=list)
 
 
 def site_snapshot(site_id: str | None = None, *, engine: Engine | None = None) -> SiteSnapshot:
@@ -90,6 +94,8 @@ def site_snapshot(site_id: str | None = None, *, engine: Engine | None = None) -
         ).first()
         price = price_now(session=session, site_id=site.id, at=at)
         events = grid_events_at(session=session, site_id=site.id, at=at)
+        today = site.local_time.date()
+        departed = departures_since(session=session, site_id=site.id, since=local_range(site.timezone, today, today)[0])
     t = sample.time if sample else None
     plugged = [v for v in vehicles if v.plugged]
     # Only fresh SoCs count towards the average: a stale one is unknown, as for the planner.
@@ -110,4 +116,5 @@ def site_snapshot(site_id: str | None = None, *, engine: Engine | None = None) -
         active_events=events,
         plan=plan,
         vehicles=vehicles,
+        departed_today=departed,
     )
