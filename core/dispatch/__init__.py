@@ -9,10 +9,12 @@ The input is a `v2g-scenario/1` document and the output a `v2g-schedule/1` docum
     schedule = to_schedule(result)                     # v2g-schedule/1 dict
     assert evaluate(scenario_dict, schedule).feasible  # the format's referee
 
-One extension of the format, used by live dispatch for a monthly demand charge:
-`tariff.demand_peak_floor_kw`, the billing period's peak import so far. The optimiser then charges
-`demand_charge_per_kw` only on a peak above it (its objective includes the charge on the floor);
-`evaluate`, the format's referee, ignores the field like any unknown key.
+Two extensions of the format (its section 13), used by live dispatch:
+- `tariff.demand_peak_floor_kw`, the billing period's peak import so far, for a monthly demand charge.
+  The optimiser then charges `demand_charge_per_kw` only on a peak above it (its objective includes the
+  charge on the floor); `evaluate`, the format's referee, ignores the field like any unknown key.
+- `vehicles[i].taper_start_soc`, where the vehicle's charging taper starts (absent or 1: none). Every
+  plan keeps the taper (rule V8 of `evaluate`) and the reach of a target follows it (`taper.py`).
 """
 
 from .baselines import PlanSummary, smart_charging_plan, summarise, uncontrolled_plan

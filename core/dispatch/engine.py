@@ -71,7 +71,7 @@ def plan(
         solve_time_s = time.perf_counter() - started
         power_kw, objective, approximations = output.power_kw, output.objective, output.approximations
         evaluation = evaluate(scenario, power_kw)
-        if not evaluation.admissible:  # a safety net: never hand out a plan that breaks V1 to V6
+        if not evaluation.admissible:  # a safety net: never hand out a plan that breaks V1 to V6 or V8
             broken = next(v for v in evaluation.violations if v.rule in PER_VEHICLE_RULES)
             raise SolverFailure(f"the optimised plan broke rule {broken.rule}: {broken.message}")
     except Exception as exc:  # whatever went wrong, the site gets the safe plan

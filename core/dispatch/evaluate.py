@@ -13,10 +13,12 @@ from typing import Any
 import numpy as np
 
 from .problem import Scenario, parse_scenario
+from .taper import taper_limits_kw
 
 SCHEDULE_FORMAT = "v2g-schedule/1"
 ZERO_POWER_TOL_KW = 1e-6  # V1, and what counts as a discharge (V3, V6)
-PER_VEHICLE_RULES = ("V1", "V2", "V3", "V4", "V5", "V6")
+# V8 is the engine's extension (format section 13): charge within the vehicle's taper.
+PER_VEHICLE_RULES = ("V1", "V2", "V3", "V4", "V5", "V6", "V8")
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class CostBreakdown:
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule. `step` is a step index for V1-V4, S1, S2 and a boundary index for V5-V7."""
+    """One broken rule. `step` is a step index for V1-V4, V8, S1, S2 and a boundary index for V5-V7."""
 
     rule: str
     vehicle_id: str | None
@@ -62,7 +64,7 @@ class Evaluation:
 
     @property
     def admissible(self) -> bool:
-        """Not malformed and keeps V1 to V6 (only V7, S1, S2 may be broken; section 10)."""
+        """Not malformed and keeps V1 to V6 and V8 (only V7, S1, S2 may be broken; section 10)."""
         return not self.malformed and not any(v.rule in PER_VEHICLE_RULES for v in self.violations)
 
 
@@ -215,6 +217,18 @@ def _vehicle_violations(scenario: Scenario, power_kw: np.ndarray, energy: np.nda
         -p - pd > _power_tol(pd),
         -p - pd,
         lambda v, t: f"{ids[v]}: discharges {-p[v, t]:g} kW in step {t}, above its limit {pd[v, 0]:g} kW",
+    )
+
+    # V8 (extension, section 13): within the taper at the energy where the step starts.
+    taper_kw, lenient_kw, tapered = taper_limits_kw(fleet, energy)
+    report(
+        "V8",
+        tapered & (p - lenient_kw > _power_tol(lenient_kw)),
+        p - taper_kw,
+        lambda v, t: (
+            f"{ids[v]}: charges {p[v, t]:g} kW in step {t}, above its taper limit {taper_kw[v, t]:.6g} kW "
+            f"at {energy[v, t] / fleet.capacity_kwh[v]:.1%}"
+        ),
     )
 
     stay = _stay_boundaries(scenario)

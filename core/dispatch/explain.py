@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 
 from .problem import Scenario
+from .taper import fastest_energy_kwh, taper_limit_kw
 
 ACTIVE_KW = 1e-6
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "AUD": "A$", "CAD": "C$"}
@@ -25,7 +26,7 @@ class Shortfall:
 
     vehicle_id: str
     missing_kwh: float  # E_target - energy at departure
-    cause: str  # "time", "power" or "site capacity"
+    cause: str  # "time", "power", "taper" (the battery takes less near full) or "site capacity"
     detail: str  # a human-readable account of the cause
 
 
@@ -78,8 +79,9 @@ def find_shortfalls(scenario: Scenario, energy_kwh: np.ndarray, net_kw: np.ndarr
 
     The cause is decided against what the vehicle could reach on its own, ignoring the site: if charging at
     its limit in every plugged step falls short of the target, the cause is "time" (too short a stay even at
-    full power) or "power" (its limit is zero, or its own limit is below the charger's and the charger's
-    would have been enough). Otherwise the site took it: "site capacity".
+    full power), "power" (its limit is zero, or its own limit is below the charger's and the charger's
+    would have been enough) or "taper" (full power all the way would have been enough, but its battery
+    takes less near full). Otherwise the site took it: "site capacity".
     """
     fleet, dt = scenario.fleet, scenario.dt_h
     clock = Clock(scenario)
@@ -93,12 +95,21 @@ def find_shortfalls(scenario: Scenario, energy_kwh: np.ndarray, net_kw: np.ndarr
         pc, eta = fleet.charge_limit_kw[v], fleet.efficiency[v]
         hours = (d - a) * dt
         if fleet.target_unreachable[v]:
+            target_kwh = fleet.energy_target_kwh[v] - fleet.energy_tol_kwh[v]
             charger_kw = chargers[vehicle.charger].max_charge_kw
-            at_charger_kwh = fleet.energy_arrival_kwh[v] + eta * charger_kw * dt * (d - a)
+            at_charger_kwh = _reach_kwh(fleet, v, charger_kw, d - a, dt)
+            untapered_kwh = fleet.energy_arrival_kwh[v] + eta * pc * dt * (d - a)
             if pc <= 0:
                 cause, detail = "power", "no charging power (limit 0 kW)"
-            elif pc < charger_kw and at_charger_kwh >= fleet.energy_target_kwh[v] - fleet.energy_tol_kwh[v]:
+            elif pc < charger_kw and at_charger_kwh >= target_kwh:
                 cause, detail = "power", f"the vehicle takes at most {pc:g} kW (charger {charger_kw:g} kW)"
+            elif untapered_kwh >= target_kwh:
+                reach = fleet.energy_reach_kwh[v] / fleet.capacity_kwh[v]
+                cause = "taper"
+                detail = (
+                    f"the battery takes less above {fleet.taper_start_soc[v]:.0%}: "
+                    f"at most {reach:.1%} in {hours:.1f} h"
+                )
             else:
                 needed_h = (fleet.energy_target_kwh[v] - fleet.energy_arrival_kwh[v]) / (eta * pc)
                 cause, detail = "time", f"plugged in {hours:.1f} h, needs {needed_h:.1f} h at {pc:g} kW"
@@ -196,7 +207,9 @@ def _reason(
     p0 = power[a]
 
     if shortfall is not None:
-        full = np.all(power[a:d] >= fleet.charge_limit_kw[v] - ACTIVE_KW)
+        soc = energy[a:d] / fleet.capacity_kwh[v]
+        limit_kw = taper_limit_kw(fleet.charge_limit_kw[v], soc, fleet.taper_start_soc[v])
+        full = np.all(power[a:d] >= limit_kw - ACTIVE_KW)
         action = "charging at full power" if full and fleet.charge_limit_kw[v] > 0 else "charging"
         if len(charging) == 0:
             action = "held"
@@ -277,7 +290,30 @@ def _reason(
 
 
 def _steps_at_full_power(fleet, v: int, dt: float) -> float:
-    """Steps of charging at the vehicle's limit that its target needs."""
+    """Steps of charging at the vehicle's limit (its taper near full) that its target needs."""
     needed_kwh = fleet.energy_required_kwh[v] - fleet.energy_arrival_kwh[v]
     per_step_kwh = fleet.efficiency[v] * fleet.charge_limit_kw[v] * dt
-    return needed_kwh / per_step_kwh - 1e-9 if per_step_kwh > 0 else np.inf
+    if per_step_kwh <= 0:
+        return np.inf
+    steps = needed_kwh / per_step_kwh - 1e-9
+    if fleet.taper_start_soc[v] >= 1.0 or steps <= 0:
+        return steps
+    a, d = int(fleet.arrival_step[v]), int(fleet.departure_step[v])
+    fastest = _fastest(fleet, v, fleet.charge_limit_kw[v], d - a, dt)
+    reached = fastest >= fleet.energy_required_kwh[v] - fleet.energy_tol_kwh[v]
+    if not reached.any():
+        return np.inf
+    m = int(reached.argmax())  # the last step, m - 1, may need only part of its energy
+    part = (fleet.energy_required_kwh[v] - fastest[m - 1]) / (fastest[m] - fastest[m - 1])
+    return m - 1 + part - 1e-9
+
+
+def _fastest(fleet, v: int, max_kw: float, steps: int, dt: float) -> np.ndarray:
+    """The energy at each boundary of vehicle v charging as fast as `max_kw` and its taper allow."""
+    args = (fleet.energy_arrival_kwh, fleet.capacity_kwh, fleet.efficiency)
+    return fastest_energy_kwh(*(a[v] for a in args), max_kw, fleet.taper_start_soc[v], steps, dt)[0]
+
+
+def _reach_kwh(fleet, v: int, max_kw: float, steps: int, dt: float) -> float:
+    """What vehicle v reaches in `steps` steps at `max_kw`, within its taper and its capacity."""
+    return float(_fastest(fleet, v, max_kw, steps, dt)[-1])

@@ -20,6 +20,7 @@ import numpy as np
 STEPS = 96
 STEP_MINUTES = 15
 STEPS_PER_HOUR = 4
+CAR_TAPER_START_SOC = 0.8  # the default of a car in core.rules.taper
 
 
 def _step(hour_after_noon: float) -> int:
@@ -59,10 +60,13 @@ def _hourly_day_ahead(rng: np.random.Generator) -> np.ndarray:
     return np.array([shape[h] for h in hours]) + rng.normal(0.0, 0.008, 24)
 
 
-def generate_fleet_scenario(n_vehicles: int, seed: int = 0, *, export_request: bool = False) -> dict:
+def generate_fleet_scenario(
+    n_vehicles: int, seed: int = 0, *, export_request: bool = False, taper: bool = False
+) -> dict:
     """A valid `v2g-scenario/1` dict with `n_vehicles` visits; the same arguments give the same dict.
 
     With `export_request`, a grid export request 18:00-20:00 pays 0.25 EUR/kWh on up to 1 kW per vehicle.
+    With `taper`, every car's charging tapers from 80 % (the extension of format section 13).
     """
     rng = np.random.default_rng(seed)
     day_ahead = np.repeat(_hourly_day_ahead(rng), STEPS_PER_HOUR)
@@ -89,6 +93,8 @@ def generate_fleet_scenario(n_vehicles: int, seed: int = 0, *, export_request: b
         if kind == "work":
             free_after_work.append((charger_index, departure))
         vehicles.append(_vehicle(rng, i, chargers[charger_index], arrival, departure))
+        if taper:
+            vehicles[-1]["taper_start_soc"] = CAR_TAPER_START_SOC
 
     base_load_kw = n_vehicles * (0.9 + 0.7 * np.exp(-(((hour - 19.0) / 2.5) ** 2)) + 0.05 * rng.random(STEPS))
     solar = np.clip(np.cos((hour % 24 - 13.5) / 12 * 2 * np.pi * 0.9), 0.0, None) ** 2

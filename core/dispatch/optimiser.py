@@ -3,10 +3,13 @@
 Variables (kW unless noted), for each plugged step of each vehicle ("slot"):
     charge[j] >= 0 (<= Pc), discharge[j] >= 0 (<= Pd, only in the steps D of R3),
     energy[j] (kWh, battery energy at the end of the slot, between the floor and the capacity; only for
-    vehicles that may discharge: one that only charges has a rising energy, bounded at departure);
+    vehicles that may discharge or whose taper may bind: one that only charges has a rising energy, bounded
+    at departure);
 for each vehicle: shortfall (kWh below its departure requirement, penalised);
 for each step: site import, site export, import excess and export excess (penalised), export-request
 rewards; and one peak import when there is a demand charge.
+A vehicle with a charging taper (format section 13) charges at most the curve at the energy where the slot
+starts: a linear row in the charge and the previous slot's energy, only in slots that could pass the taper.
 
 The objective is the cost of format section 8, written the same way: import cost - export revenue +
 demand charge on the peak + degradation on the battery side of every discharge - export-request rewards.
@@ -40,6 +43,7 @@ import numpy as np
 
 from .evaluate import battery_energy_kwh
 from .problem import Scenario
+from .taper import taper_limit_kw, taper_limits_kw, taper_row
 
 INF = highspy.kHighsInf
 BOTH_NONZERO_KW = 1e-7  # charge and discharge (or import and export) both above this: a conflict
@@ -156,17 +160,32 @@ class _DispatchModel:
         self.has_discharge = fleet.discharge_allowed[slot_v, slot_t]
         self.slot_below_floor = fleet.arrives_below_floor[slot_v]
 
+        # Taper (format section 13): charge <= the curve at the energy where the slot starts. The first slot
+        # of a stay starts at E_arr, a bound on its column; later slots that could start past the taper get
+        # a row (below) with the previous slot's energy. Vehicles without a taper get nothing.
+        cap = fleet.capacity_kwh[slot_v]
+        taper_start = fleet.taper_start_soc[slot_v]
+        start_max_kwh = fleet.energy_arrival_kwh[slot_v] + eta * pc * dt * (slot_t - fleet.arrival_step[slot_v])
+        taper_slot = self.has_charge & (taper_start < 1.0) & (start_max_kwh > taper_start * cap)
+        charge_upper = pc.copy()
+        at_arrival = taper_slot & first
+        charge_upper[at_arrival] = taper_limit_kw(
+            pc[at_arrival], fleet.energy_arrival_kwh[slot_v[at_arrival]] / cap[at_arrival], taper_start[at_arrival]
+        )
+
         lp = _LpArrays()
-        self.charge = lp.cols_where(self.has_charge, 0.0, pc, 0.0)
+        self.charge = lp.cols_where(self.has_charge, 0.0, charge_upper, 0.0)
         discharge_cost = scenario.degradation_cost_per_kwh * dt / eta  # battery side (R8)
         self.discharge = lp.cols_where(self.has_discharge, 0.0, pd, discharge_cost)
 
-        # Battery energy is tracked step by step only for vehicles that may discharge somewhere. A vehicle
-        # that only charges has a rising energy, so only its departure energy is bounded (below by E_req,
-        # above by the capacity) and its floor holds by itself.
+        # Battery energy is tracked step by step only for vehicles that may discharge somewhere, or whose
+        # taper binds in some slot (its rows need the energy where the slot starts). Any other vehicle only
+        # charges and has a rising energy, so only its departure energy is bounded (below by E_req, above by
+        # the capacity) and its floor holds by itself.
         may_discharge = fleet.discharge_allowed.any(axis=1)
-        self.tracked = tracked = may_discharge[slot_v]
-        cap = fleet.capacity_kwh[slot_v]
+        self.may_discharge = may_discharge[slot_v]
+        tracked_vehicle = may_discharge | (np.bincount(slot_v[taper_slot], minlength=count) > 0)
+        self.tracked = tracked = tracked_vehicle[slot_v]
         energy_floor = np.where(self.slot_below_floor, 0.0, fleet.energy_floor_kwh[slot_v])
         self.energy = lp.cols_where(tracked, energy_floor, cap, 0.0)
 
@@ -184,6 +203,13 @@ class _DispatchModel:
         discharged = np.nonzero(self.has_discharge)[0]  # all tracked
         lp.entries(balance[discharged], self.discharge[discharged], dt / eta[discharged])
 
+        # Taper rows of the later slots: charge[j] + slope * E[j-1] <= intercept (all tracked).
+        self.taper_slots = later_taper = np.nonzero(taper_slot & ~first)[0]
+        slope, intercept = taper_row(pc[later_taper], cap[later_taper], taper_start[later_taper])
+        taper_rows = lp.rows(len(later_taper), -INF, intercept)
+        lp.entries(taper_rows, self.charge[later_taper], 1.0)
+        lp.entries(taper_rows, self.energy[later_taper - 1], slope)
+
         # Departure requirement (R4) with a penalised shortfall, which keeps the model feasible when site
         # limits keep a vehicle from its requirement. Tracked: E at departure + shortfall >= E_req.
         # Charge-only: E_req - E_arr <= sum of dt*eta*charge + shortfall <= cap - E_arr.
@@ -191,7 +217,7 @@ class _DispatchModel:
         self.stays = stays = np.nonzero(steps_plugged > 0)[0]
         required = fleet.energy_required_kwh[stays]
         self.shortfall = lp.cols(len(stays), 0.0, required, self.penalty_per_kwh)
-        stay_tracked = may_discharge[stays]
+        stay_tracked = tracked_vehicle[stays]
         e_arr = fleet.energy_arrival_kwh[stays]
         departure = lp.rows(
             len(stays),
@@ -502,7 +528,7 @@ def _apply_floor_switch(highs: highspy.Highs, model: _DispatchModel, b_star: np.
     _set_discharge_upper(highs, model, ~below | (model.slot_t >= b_star))
     # energy[j] is the energy at boundary slot_t + 1; the floor holds at every boundary >= b*. The first
     # plan is at or above the same bound there (it never discharged), so the bound never cuts it off.
-    slots = np.nonzero(below & model.tracked & (model.slot_t + 1 >= b_star))[0]
+    slots = np.nonzero(below & model.may_discharge & (model.slot_t + 1 >= b_star))[0]
     if len(slots):
         cols = model.energy[slots].astype(np.int32)
         lower = _floor_bound_kwh(fleet)[model.slot_v[slots]]
@@ -545,12 +571,16 @@ def _conflicts(model: _DispatchModel, x: np.ndarray) -> tuple[np.ndarray, set[in
     slots = np.array([], dtype=int)
     if both.any():
         # Netting to one power stores more energy than the LP had (eta*c - g/eta <= net effect), so it
-        # keeps floors and targets; only the capacity can break.
+        # keeps floors and targets; only the capacity (and a taper, below) can break.
         scenario = model.scenario
         candidates = np.unique(model.slot_v[both])
-        energy = battery_energy_kwh(scenario, power)[candidates]
+        energy = battery_energy_kwh(scenario, power)
         cap = scenario.fleet.capacity_kwh[candidates, None]
-        over = np.nanmax(energy - cap, axis=1) > 0.5 * scenario.fleet.energy_tol_kwh[candidates]
+        over = np.nanmax(energy[candidates] - cap, axis=1) > 0.5 * scenario.fleet.energy_tol_kwh[candidates]
+        # Netting raises the energy of later slots, which lowers their taper limit: that can break it too.
+        _, lenient_kw, tapered = taper_limits_kw(scenario.fleet, energy)
+        above = tapered & (power - lenient_kw > 0.5e-6 * np.maximum(1.0, lenient_kw))
+        over |= above[candidates].any(axis=1)
         slots = np.nonzero(both & np.isin(model.slot_v, candidates[over]))[0]
     site_both = np.minimum(x[model.site_import], x[model.site_export]) > BOTH_NONZERO_KW
     steps = set(np.nonzero(site_both & model.site_nonconvex)[0].tolist()) - model.steps_settled

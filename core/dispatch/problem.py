@@ -153,6 +153,8 @@ def _vehicle(fields: Fields) -> Vehicle:
         max_charge_kw=fields.number("max_charge_kw", required=False, minimum=0.0),
         max_discharge_kw=fields.number("max_discharge_kw", required=False, minimum=0.0),
         v2g_windows=fields.windows("v2g_windows"),
+        # Extension (format section 13): absent or 1 = no taper.
+        taper_start_soc=fields.number("taper_start_soc", required=False, above=0.0, maximum=1.0) or 1.0,
     )
 
 

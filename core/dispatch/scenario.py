@@ -13,6 +13,8 @@ from functools import cached_property
 
 import numpy as np
 
+from .taper import fastest_energy_kwh
+
 
 @dataclass(frozen=True)
 class Charger:
@@ -37,6 +39,8 @@ class Vehicle:
     max_charge_kw: float | None
     max_discharge_kw: float | None
     v2g_windows: tuple[tuple[int, int], ...] | None  # None: every plugged step
+    # Extension, not in v2g-scenario/1 (format section 13): where the charging taper starts; 1 = none.
+    taper_start_soc: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -82,13 +86,14 @@ class FleetArrays:
     energy_arrival_kwh: np.ndarray  # E_arr
     energy_floor_kwh: np.ndarray  # E_floor
     energy_target_kwh: np.ndarray  # E_target = min(soc_target, 1) * cap
-    energy_reach_kwh: np.ndarray  # E_reach: charging at Pc in every plugged step
+    energy_reach_kwh: np.ndarray  # E_reach: charging at Pc (or its taper) in every plugged step
     energy_required_kwh: np.ndarray  # E_req = min(E_target, E_reach)   (R4)
     target_unreachable: np.ndarray  # bool: E_target > E_reach + tolE
     arrives_below_floor: np.ndarray  # bool: E_arr < E_floor - tolE
     energy_tol_kwh: np.ndarray  # tolE = 1e-6 * max(1, cap)
     plugged: np.ndarray  # bool (V, N): plugged in during step t
     discharge_allowed: np.ndarray  # bool (V, N): the steps D of R3
+    taper_start_soc: np.ndarray  # extension (section 13): where the charging taper starts; 1 = no taper
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,13 @@ class Scenario:
         e_target = np.minimum(column(v.soc_target for v in vehicles), 1.0) * cap
         steps_plugged = departure - arrival
         e_reach = np.minimum(cap, e_arr + eta * charge_limit * dt * steps_plugged)
+        taper_start = column(v.taper_start_soc for v in vehicles)
+        tapered = np.nonzero(taper_start < 1.0)[0]
+        if len(tapered):  # the fastest charge follows the taper: step by step
+            trajectory = fastest_energy_kwh(
+                *(a[tapered] for a in (e_arr, cap, eta, charge_limit, taper_start, steps_plugged)), dt
+            )
+            e_reach[tapered] = trajectory[np.arange(len(tapered)), steps_plugged[tapered]]
         tol_e = 1e-6 * np.maximum(1.0, cap)
 
         step = np.arange(n)
@@ -196,6 +208,7 @@ class Scenario:
             energy_tol_kwh=tol_e,
             plugged=plugged,
             discharge_allowed=discharge_allowed,
+            taper_start_soc=taper_start,
         )
 
 

@@ -32,6 +32,7 @@ from core.planning.state import (
 )
 from core.rules.discharge import effective_soc_floor, may_discharge
 from core.rules.steps import HORIZON_STEPS, STEP_MINUTES, floor_step, step_index
+from core.rules.taper import default_taper_start_soc
 
 
 @dataclass
@@ -150,6 +151,8 @@ def build_problem(*, session: Session, site: models.Site, at: datetime) -> Probl
             "soc_floor": min(floor + band, target_soc),
             "max_charge_kw": vehicle.max_charge_kw,
             "max_discharge_kw": vehicle.max_discharge_kw,
+            # the CC/CV taper near full, by the vehicle's kind (core.rules.taper)
+            "taper_start_soc": default_taper_start_soc(vehicle.kind),
             "v2g_windows": (
                 v2g_step_ranges(windows, vehicle_id=vehicle.id, start=start, timezone=site.timezone)
                 if can_discharge

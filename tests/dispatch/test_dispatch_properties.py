@@ -1,6 +1,6 @@
 """Properties on random small scenarios (hypothesis), judged by `evaluate`, the format's referee.
 
-- The plan keeps every per-vehicle rule (V1 to V6), always.
+- The plan keeps every per-vehicle rule (V1 to V6, and V8 for a charging taper), always.
 - Its reported objective is its cost as the format computes it.
 - Whenever a baseline (smart charging, uncontrolled, fallback) keeps every rule, so does the plan, and
   it costs no more.
@@ -74,6 +74,8 @@ def small_scenarios(draw) -> dict:
             if draw(st.booleans()):
                 start = draw(st.integers(0, n))
                 vehicle["v2g_windows"] = [[start, draw(st.integers(start, n + 1))]]
+            if draw(st.booleans()):  # the engine's extension (format section 13)
+                vehicle["taper_start_soc"] = draw(st.sampled_from([0.3, 0.8, 0.9, 1.0]))
             vehicles.append(vehicle)
 
     grid_signals = []
