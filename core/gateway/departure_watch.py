@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -23,15 +23,14 @@ from core.charging_profiles import GUARD_PROFILE_ID, GUARD_STACK_LEVEL, build_ch
 from core.clock import get_clock, now
 from core.config import Settings
 from core.db import session_scope
+from core.rules.departure_forecast import Battery, advance_soc, meets_target, short_kwh
 from core.rules.limit_guard import headroom_kw
 from core.rules.staleness import is_stale
-from core.rules.taper import charge_limit_kw, default_taper_start_soc
+from core.rules.taper import default_taper_start_soc
 
 log = logging.getLogger(__name__)
 
 WATCH_WINDOW = timedelta(minutes=45)
-# Behind by more than this (kWh, battery side) counts; less is within the meter's accuracy.
-BEHIND_TOLERANCE_KWH = 0.2
 
 
 def kwh_short_at_departure(
@@ -39,16 +38,11 @@ def kwh_short_at_departure(
     efficiency: float, hours_left: float, taper_start_soc: float,
 ) -> float:
     """How far below its target a vehicle arrives at its departure if its charger keeps `power_kw`
-    (capped on the way by the taper of a battery taking `max_charge_kw`), battery side, in kWh (0
-    when it gets there)."""
-    steps = 12
-    energy = soc * battery_kwh
-    for _ in range(steps):
-        kw = power_kw
-        if kw > 0:
-            kw = min(kw, charge_limit_kw(max_charge_kw, energy / battery_kwh, taper_start_soc))
-        energy += (kw * efficiency if kw > 0 else kw / efficiency) * hours_left / steps
-    return max(0.0, target_soc * battery_kwh - energy)
+    (the one forecast rule, core.rules.departure_forecast), in kWh; 0 within the rule's tolerance."""
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    battery = Battery(battery_kwh=battery_kwh, max_charge_kw=max_charge_kw, efficiency=efficiency, taper_start_soc=taper_start_soc)
+    end_soc = advance_soc(soc, start=start, end=start + timedelta(hours=hours_left), schedule=[(start, power_kw)], battery=battery)
+    return 0.0 if meets_target(end_soc, target_soc, battery_kwh) else short_kwh(end_soc, target_soc, battery_kwh)
 
 
 class DepartureWatch:
@@ -145,7 +139,7 @@ class DepartureWatch:
             soc=sample.soc, target_soc=target_soc, battery_kwh=vehicle.battery_kwh, power_kw=sample.power_kw or 0.0,
             max_charge_kw=min(charger.max_charge_kw, vehicle.max_charge_kw), efficiency=charger.efficiency, hours_left=hours_left, taper_start_soc=default_taper_start_soc(vehicle.kind),
         )  # fmt: skip
-        if short <= BEHIND_TOLERANCE_KWH:
+        if short <= 0:
             return None
         full_kw = min(charger.max_charge_kw, vehicle.max_charge_kw)
         now_kw = max(sample.power_kw or 0.0, 0.0)
