@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | sha1sum | cut -c1-12)
 
-.PHONY: run test bench lint test-deps clean
+.PHONY: run test bench soak lint test-deps clean
 
 $(STAMP): requirements.txt constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ bench: $(STAMP)
 	@for script in tests/benchmarks/bench_*.py; do \
 		echo "== $$script"; $(PY) $$script || exit 1; \
 	done
+	@echo "== tests/benchmarks/soak.py"; $(PY) tests/benchmarks/soak.py
+
+# The whole stack for 7 simulated days with faults (about 17 real minutes); see README, "Soak benchmark".
+soak: $(STAMP)
+	$(PY) tests/benchmarks/soak.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

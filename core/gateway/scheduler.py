@@ -28,7 +28,7 @@ from sqlmodel import select
 
 from core import models
 from core.clock import get_clock
-from core.config import MIN_REAL_DISPATCH_INTERVAL_S
+from core.config import get_settings
 from core.db import session_scope
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,9 @@ class DispatchScheduler:
         self.engine = engine
         self.planning = planning
         self.enabled = enabled and planning is not None
-        # In real seconds: the interval on the console's clock, but not below the floor (unless the
-        # interval itself is set below it, as tests do).
-        floor_s = min(dispatch_interval_s, MIN_REAL_DISPATCH_INTERVAL_S)
+        # In real seconds: the interval on the console's clock, but not below the floor
+        # (V2G_MIN_REAL_DISPATCH_INTERVAL_S; unless the interval itself is set below it, as tests do).
+        floor_s = min(dispatch_interval_s, get_settings().min_real_dispatch_interval_s)
         self.dispatch_interval_s = max(floor_s, get_clock().sleep_seconds(dispatch_interval_s))
         self.replan_check_interval_s = replan_check_interval_s
         self.runs: list[tuple[str, str, int | None]] = []  # (site, trigger, run id), the latest few

@@ -2,7 +2,9 @@
 
     python -m core.simulator [--url ws://127.0.0.1:9000/ocpp] [--only CP-BUS-01,CP-CAR-01]
                              [--all-plugged] [--meter-interval 10] [--speed 60] [--ca-file ca.pem]
-                             [--ideal] [--ignore-profile CP-VAN-02]
+                             [--ideal] [--ignore-profile CP-VAN-02] [--journal PATH]
+                             [--drop-on-signal "CP-BUS-01;CP-VAN-05,CP-VAN-06"] [--drop-for-s 3600]
+                             [--drain-s 5]
 
 Every charger of data/demo/site.json connects as "<url>/<charger id>" with its demo password and its
 OCPP version; its home vehicle arrives and leaves at its usual times (site time zone) or, with
@@ -11,12 +13,18 @@ OCPP version; its home vehicle arrives and leaves at its usual times (site time 
 The stations behave like real ones (core/simulator/realism.py): a new profile takes effect after a
 few seconds, power ramps, meters are a little noisy and batteries taper near full. `--ideal` turns
 that off; `--ignore-profile` makes the named chargers accept every profile and charge at full power.
+
+For the soak benchmark (tests/benchmarks/soak.py): `--journal` appends what the stations did as JSON
+lines (core/simulator/journal.py); each SIGUSR1 cuts the connections of the next group of
+`--drop-on-signal` (groups separated by ";", cycling), which stay away `--drop-for-s` console
+seconds; `--drain-s` gives the queues that long (real seconds) to be sent when stopping.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import logging
 import signal
 import ssl
@@ -28,6 +36,7 @@ from core.clock import clock_from_settings, get_clock, set_clock
 from core.config import get_settings
 from core.demo import read_demo
 from core.simulator.chargepoint import SimCharger, SimulatedChargePoint
+from core.simulator.journal import Journal
 from core.simulator.realism import DEMO_REALISM, Realism
 from core.simulator.vehicle import SimVehicle
 
@@ -54,6 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ca-file", help="CA certificate(s) to trust for a wss:// central system")
     parser.add_argument("--ideal", action="store_true", help="stations follow profiles at once, exactly, with no taper")
     parser.add_argument("--ignore-profile", default="", help="comma-separated charger ids that ignore their profiles")
+    parser.add_argument("--journal", help="append acknowledged readings and connection changes here (JSON lines)")
+    parser.add_argument(
+        "--drop-on-signal", default="", help='charger groups ("A,B;C") whose connections each SIGUSR1 cuts, in turn'
+    )
+    parser.add_argument(
+        "--drop-for-s", type=float, default=0.0, help="console seconds a cut station stays away (default 0)"
+    )
+    parser.add_argument(
+        "--drain-s", type=float, default=0.0, help="on stop, real seconds to send what is queued (default 0)"
+    )
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ... (default INFO)")
     return parser
 
@@ -99,18 +118,48 @@ def build_charge_points(
     return charge_points
 
 
-async def run(charge_points: list[SimulatedChargePoint]) -> None:
-    """Start every charge point and run until SIGTERM/SIGINT, then stop them all."""
+async def run(
+    charge_points: list[SimulatedChargePoint],
+    *,
+    journal_path: str | None = None,
+    drop_groups: list[list[str]] | None = None,
+    drop_for_s: float = 0.0,
+    drain_s: float = 0.0,
+) -> None:
+    """Start every charge point and run until SIGTERM/SIGINT, then stop them all.
+
+    `drop_groups`: each SIGUSR1 cuts the connections of the next group (see the module docstring)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    journal = Journal(journal_path) if journal_path else None
+    if journal is not None:
+        journal.start()
+        for charge_point in charge_points:
+            charge_point.journal = journal
+    if drop_groups:
+        by_id = {cp.charger.id: cp for cp in charge_points}
+        turns = itertools.cycle(drop_groups)
+
+        def drop_next_group() -> None:
+            group = next(turns)
+            log.warning("SIGUSR1: cutting the connections of %s for %g s", ", ".join(group), drop_for_s)
+            for charger_id in group:
+                by_id[charger_id].drop_connection(away_s=drop_for_s)
+
+        loop.add_signal_handler(signal.SIGUSR1, drop_next_group)
     for charge_point in charge_points:
         await charge_point.start()
     log.info("simulating %d charge points", len(charge_points))
     await stop.wait()
     log.info("stopping")
-    await asyncio.gather(*(cp.stop() for cp in charge_points), return_exceptions=True)
+    await asyncio.gather(*(cp.stop(drain_s=drain_s) for cp in charge_points), return_exceptions=True)
+    if journal is not None:
+        for cp in charge_points:
+            if cp.pending:  # taken, never acknowledged: the journal says how many were left
+                journal.write({"e": "pending", "cp": cp.charger.id, "n": cp.pending})
+        await journal.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -145,8 +194,19 @@ def main(argv: list[str] | None = None) -> int:
         realism=Realism() if args.ideal else DEMO_REALISM,
         ignoring={part.strip() for part in args.ignore_profile.split(",") if part.strip()},
     )
+    drop_groups = [
+        [part.strip() for part in group.split(",") if part.strip()] for group in args.drop_on_signal.split(";")
+    ]
+    drop_groups = [group for group in drop_groups if group]
+    unknown = sorted({c for group in drop_groups for c in group} - {cp.charger.id for cp in charge_points})
+    if unknown:
+        print(f"error: --drop-on-signal names chargers not simulated: {', '.join(unknown)}", file=sys.stderr)
+        return 2
     log.info("clock: %s, now %s", type(get_clock()).__name__, get_clock().now().isoformat())
-    asyncio.run(run(charge_points))
+    asyncio.run(
+        run(charge_points, journal_path=args.journal, drop_groups=drop_groups, drop_for_s=args.drop_for_s,
+            drain_s=args.drain_s)
+    )  # fmt: skip
     return 0
 
 

@@ -28,13 +28,14 @@ import logging
 import random
 import ssl
 from collections import deque
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from websockets.asyncio.client import ClientConnection
 
 from core.clock import Clock, get_clock
 from core.simulator.charger import SimCharger
 from core.simulator.connection import OcppConnection
+from core.simulator.journal import Journal
 from core.simulator.messages import QueuedMessage, Reading
 from core.simulator.metering import Metering
 from core.simulator.profile_stack import ProfileStack, asks_for_discharge, profile_from_request
@@ -70,6 +71,7 @@ class SimulatedChargePoint(Metering, OcppConnection):
         backoff_max_s: float = 30.0,
         password: str | None = None,
         realism: Realism = IDEAL,
+        journal: Journal | None = None,
     ):
         if presence not in PRESENCES:
             raise ValueError(f"presence must be one of {PRESENCES}, got {presence!r}")
@@ -85,6 +87,7 @@ class SimulatedChargePoint(Metering, OcppConnection):
         self.backoff_max_s = backoff_max_s
         self.password = charger.password if password is None else password
         self.realism = realism
+        self.journal = journal  # what it did, for the soak benchmark (core.simulator.journal)
         self._noise = random.Random(charger.id)  # meter noise, repeatable per charger
 
         self.stack = ProfileStack()
@@ -96,6 +99,7 @@ class SimulatedChargePoint(Metering, OcppConnection):
         self.transaction_start: datetime | None = None
         self.booted = False
         self.offline_since: datetime | None = None  # when the station lost its central system
+        self.away_until: datetime | None = None  # drop_connection(away_s=...): no reconnecting before this
         self.heartbeat_interval_s = 300.0
         self.ready = asyncio.Event()  # connected and booted: messages may flow
         # What tests and the benchmark look at:
@@ -156,8 +160,11 @@ class SimulatedChargePoint(Metering, OcppConnection):
         """Wait until connected and booted."""
         await asyncio.wait_for(self.ready.wait(), timeout_s)
 
-    def drop_connection(self) -> None:
-        """Cut the connection without a closing handshake, as a lost network does (tests)."""
+    def drop_connection(self, *, away_s: float = 0.0) -> None:
+        """Cut the connection without a closing handshake, as a lost network does (tests); with
+        `away_s` (console seconds) the station stays out of contact that long before reconnecting."""
+        if away_s > 0:
+            self.away_until = self.clock.now() + timedelta(seconds=away_s)
         if self._ws is not None:
             self._ws.transport.abort()
 

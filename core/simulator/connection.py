@@ -3,7 +3,8 @@
 `OcppConnection` is mixed into core.simulator.chargepoint.SimulatedChargePoint and works on its
 state (charger, password, url, the queue, `ready`, the counters tests read). It connects with HTTP
 Basic auth and reconnects with exponential back-off and jitter; it boots once per power-up; it sends
-every queued transaction message in order, each until answered.
+every queued transaction message in order, each until answered. With a journal (the soak
+benchmark) it notes each acknowledged reading and each change of connection state (journal.py).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class OcppConnection:
         subprotocol = f"ocpp{self.charger.protocol}"
         secret = base64.b64encode(f"{self.charger.id}:{self.password}".encode()).decode()
         while True:
+            away_s = 0.0 if self.away_until is None else (self.away_until - self.clock.now()).total_seconds()
+            if away_s > 0:  # cut off on purpose (drop_connection with away_s): stay out of contact
+                await asyncio.sleep(self.clock.sleep_seconds(away_s))
             try:
                 async with connect(
                     self.url,
@@ -68,6 +72,8 @@ class OcppConnection:
                 log.warning("%s: central system answered with an error (%s)", self.charger.id, exc)
             if self.offline_since is None:  # out of contact from now on (2.1 maxOfflineDuration counts from here)
                 self.offline_since = self.clock.now()
+                if self.journal is not None:
+                    self.journal.connection(self.charger.id, self.offline_since, connected=False)
             self.ready.clear()
             self._ws, self._client = None, None
             # Exponential back-off with jitter, so a fleet does not reconnect in one burst.
@@ -91,6 +97,8 @@ class OcppConnection:
             await self._call(status_request(self._calls(), self.charger, self.clock.now(), plugged=self.plugged))
             self.offline_since = None
             self.ready.set()
+            if self.journal is not None:
+                self.journal.connection(self.charger.id, self.clock.now(), connected=True)
             await receiver  # until the connection closes
         finally:
             self.ready.clear()
@@ -135,10 +143,13 @@ class OcppConnection:
                 # The central system refused it: resending the same message cannot help.
                 log.warning("%s: %s refused: %s", self.charger.id, item.kind, exc)
                 result = None
+            given = None
             if item.kind == "start" and self.charger.protocol == "1.6" and result is not None:
-                self._tx16_ids[item.transaction_key] = int(result.transaction_id)
+                given = self._tx16_ids[item.transaction_key] = int(result.transaction_id)
                 if item.transaction_key == self.transaction_key:
                     self._decide(self.clock.now())  # a TxProfile may now apply
+            if self.journal is not None and result is not None:
+                self.journal.acknowledged(self.charger.id, item, at=self.clock.now(), transaction_id=given)
             self._queue.popleft()
 
     async def _heartbeat_loop(self) -> None:
