@@ -241,8 +241,22 @@ def _why_short(
         expected = advance_soc(first[1], start=first[0], end=left, schedule=told, battery=battery)
         lost_kwh = (expected - soc) * battery.battery_kwh
         if lost_kwh > tolerance_kwh(battery.battery_kwh):
+            if _guard_caps(session, plug=plug, left=left):
+                return f"held back by the site-limit guard ({lost_kwh:.1f} kWh less than its plan gives)"
             return f"charger ignored its profile ({lost_kwh:.1f} kWh less than its profile gives)"
     return f"plan short by {missing_kwh:.1f} kWh"
+
+
+def _guard_caps(session: Session, *, plug: models.PlugSession, left: datetime) -> int:
+    """How many site-limit or floor caps (the gateway's guard) the charger took during the stay."""
+    return len(session.exec(
+        select(models.ChargingProfileCommand.id)
+        .where(models.ChargingProfileCommand.charger_id == plug.charger_id)
+        .where(models.ChargingProfileCommand.action == "guard")
+        .where(models.ChargingProfileCommand.status == "Accepted")
+        .where(models.ChargingProfileCommand.created_at >= plug.started_at)
+        .where(models.ChargingProfileCommand.created_at <= left)
+    ).all())
 
 
 def profiles_followed(

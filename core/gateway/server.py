@@ -24,7 +24,6 @@ from core.config import Settings
 from core.db import get_engine, init_db
 from core.gateway.auth import ChargerAuth, server_tls_context
 from core.gateway.charge_point import GatewayChargePoint, GatewayContext
-from core.gateway.departure_watch import DepartureWatch
 from core.gateway.handlers_v2 import ChargePoint21, ChargePoint201
 from core.gateway.handlers_v16 import ChargePoint16
 from core.gateway.outbox import Outbox
@@ -39,6 +38,7 @@ from core.gateway.telemetry_writer import (
     mark_all_disconnected,
     reserve_transaction_ids_below_stored,
 )
+from core.gateway.vehicle_watch import VehicleWatch
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +98,8 @@ class Gateway:
         )
         if self.site_meter is not None:
             self.site_meter.on_guard = self.outbox.wake
-        self.departure_watch = (
-            DepartureWatch(engine=self.engine, settings=settings, on_boost=self.outbox.wake) if dispatch else None
+        self.vehicle_watch = (
+            VehicleWatch(engine=self.engine, settings=settings, on_boost=self.outbox.wake) if dispatch else None
         )
         self.scheduler = DispatchScheduler(
             engine=self.engine,
@@ -137,8 +137,8 @@ class Gateway:
         self.outbox.start()
         if self.site_meter is not None:
             self.site_meter.start()
-        if self.departure_watch is not None:
-            self.departure_watch.start()
+        if self.vehicle_watch is not None:
+            self.vehicle_watch.start()
         self.scheduler.start()
         self._spawn(self.stats.watch_loop())
         await self._start_openadr()
@@ -189,8 +189,8 @@ class Gateway:
         await self.outbox.stop()
         if self.site_meter is not None:
             await self.site_meter.stop()
-        if self.departure_watch is not None:
-            await self.departure_watch.stop()
+        if self.vehicle_watch is not None:
+            await self.vehicle_watch.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

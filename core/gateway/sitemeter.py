@@ -55,8 +55,9 @@ class SiteMeter:
         self._task: asyncio.Task | None = None
         self.on_guard: Callable[[], None] | None = None  # set by the gateway: wake the outbox
         self.guard_commands_queued = 0  # by the last write_samples
-        # How long a guard cap lasts: past the next dispatch run, which then plans for what was seen.
-        self._guard_hold = timedelta(seconds=max(300.0, 2 * settings.dispatch_interval_on_clock_s))
+        # How long a guard cap lasts: until the next dispatch run has planned for what was seen (a cap
+        # that outlives it only takes energy the plan counts on).
+        self._guard_hold = timedelta(seconds=max(120.0, 1.2 * settings.dispatch_interval_on_clock_s))
         self._guarded: dict[str, tuple[datetime, float]] = {}  # charger -> (when capped, cap kW)
         self._excursions: dict[str, int] = {}  # site -> open LimitExcursion id
 

@@ -117,6 +117,7 @@ class SimulatedChargePoint(Metering, OcppConnection):
         self._tx_counter = itertools.count(1)
         self._last_at: datetime | None = None
         self._decided_at: datetime | None = None
+        self._change_timer: asyncio.TimerHandle | None = None  # the next period start of the profiles
         self._ws: ClientConnection | None = None
         self._client = None
         self._tasks: list[asyncio.Task] = []
@@ -149,6 +150,8 @@ class SimulatedChargePoint(Metering, OcppConnection):
             deadline = asyncio.get_running_loop().time() + drain_s
             while self._queue and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.05)
+        if self._change_timer is not None:
+            self._change_timer.cancel()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

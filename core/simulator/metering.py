@@ -37,6 +37,28 @@ class Metering:
             target = min(self.power_kw + most, max(self.power_kw - most, target))
         self.power_kw = target
         self._decided_at = at
+        self._wake_at_next_change(at)
+
+    def _wake_at_next_change(self, at: datetime) -> None:
+        """Decide again exactly when the profiles' next period begins (or one ends)."""
+        if self._change_timer is not None:
+            self._change_timer.cancel()
+            self._change_timer = None
+        change = self.stack.next_change_after(at, transaction_start=self.transaction_start)
+        if change is None or not self.plugged:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # not running (a unit test driving the physics by hand)
+        delay_s = self.clock.sleep_seconds((change - at).total_seconds())
+        self._change_timer = loop.call_later(max(0.0, delay_s), self._on_profile_change)
+
+    def _on_profile_change(self) -> None:
+        self._change_timer = None
+        at = self.clock.now()
+        self._step(at)
+        self._decide(at)
 
     def target_power_kw(self, at: datetime) -> float:
         """The power at `at`: what the ruling profile asks, clamped to charger, vehicle and battery."""

@@ -12,7 +12,7 @@ falls back to the profile underneath, our safe default). TxProfiles end with the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 VOLTS_PER_PHASE = 230.0
 MAX_PURPOSES = ("ChargePointMaxProfile", "ChargingStationMaxProfile")
@@ -70,6 +70,17 @@ class InstalledProfile:
         return chosen
 
 
+def _changes(profile: InstalledProfile, transaction_start: datetime | None) -> list[datetime]:
+    """The instants at which what the profile asks for may change (period starts, its end)."""
+    start = transaction_start if profile.kind == "Relative" else (profile.start_schedule or transaction_start)
+    found = [t for t in (profile.valid_from, profile.valid_to) if t is not None]
+    if start is not None and profile.kind != "Recurring":
+        found += [start + timedelta(seconds=p.start_s) for p in profile.periods]
+        if profile.duration_s is not None:
+            found.append(start + timedelta(seconds=profile.duration_s))
+    return found
+
+
 class ProfileStack:
     """Installed profiles of one charger (one connector / EVSE)."""
 
@@ -97,6 +108,12 @@ class ProfileStack:
             del self.profiles[other.id]
             removed = True
         return removed
+
+    def next_change_after(self, at: datetime, *, transaction_start: datetime | None) -> datetime | None:
+        """The first instant after `at` at which an installed profile starts, ends or moves to its
+        next period: a real station switches then, not at its next meter reading."""
+        later = [t for profile in self.profiles.values() for t in _changes(profile, transaction_start) if t > at]
+        return min(later) if later else None
 
     def end_transaction(self) -> None:
         """A TxProfile lives as long as its transaction."""

@@ -1,11 +1,15 @@
-"""The departure watch: near its departure, a vehicle that is behind goes to full power at once.
+"""The vehicle watch: what must not wait for the next plan, checked on every meter interval.
 
-The planner re-plans every dispatch interval; in the last minutes before a departure that can be too
-late (a slow ramp, a taper the vehicle did not announce, a reading that came late). So every meter
-interval the gateway looks at each plugged-in vehicle due to leave within WATCH_WINDOW: if what its
-charger delivers now cannot bring it to its target by the departure, it gets its charger's full power
-(within the site's import headroom) through a short profile above the dispatch one, without waiting
-for the next plan. The site-limit guard (core.gateway.sitemeter) still has the last word.
+The planner re-plans every dispatch interval; between two plans the world moves on (a slow ramp, a
+taper the vehicle did not announce, a reading that came late). So every meter interval the gateway
+looks at each plugged-in vehicle:
+- the departure watch: a vehicle due to leave within WATCH_WINDOW whose charger cannot bring it to
+  its target by then at its present power gets its charger's full power (within the site's import
+  headroom), once per stay;
+- the floor watch: a vehicle that is discharging and has come within FLOOR_MARGIN_SOC of its floor
+  stops discharging at once (a charge-only cap of 0 kW until the next plan has seen it).
+Both act through a short profile above the dispatch one (GUARD_STACK_LEVEL); the site-limit guard
+(core.gateway.sitemeter) still has the last word.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from core.clock import get_clock, now
 from core.config import Settings
 from core.db import session_scope
 from core.rules.departure_forecast import Battery, advance_soc, meets_target, short_kwh
+from core.rules.discharge import effective_soc_floor
 from core.rules.limit_guard import headroom_kw
 from core.rules.staleness import is_stale
 from core.rules.taper import default_taper_start_soc
@@ -31,6 +36,8 @@ from core.rules.taper import default_taper_start_soc
 log = logging.getLogger(__name__)
 
 WATCH_WINDOW = timedelta(minutes=45)
+# A discharging vehicle this close to its floor (SoC fraction) stops discharging.
+FLOOR_MARGIN_SOC = 0.005
 
 
 def kwh_short_at_departure(
@@ -45,7 +52,7 @@ def kwh_short_at_departure(
     return 0.0 if meets_target(end_soc, target_soc, battery_kwh) else short_kwh(end_soc, target_soc, battery_kwh)
 
 
-class DepartureWatch:
+class VehicleWatch:
     """The task that boosts vehicles that are behind near their departure."""
 
     def __init__(self, *, engine: Engine, settings: Settings, on_boost: Callable[[], None] | None = None):
@@ -53,6 +60,8 @@ class DepartureWatch:
         self.interval_s = settings.meter_interval_s
         self.on_boost = on_boost
         self._boosted: set[int] = set()  # plug session ids boosted once already
+        self._floor_held: dict[int, datetime] = {}  # plug session id -> when its discharge was stopped
+        self._hold = timedelta(seconds=max(120.0, 1.2 * settings.dispatch_interval_on_clock_s))
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -74,10 +83,12 @@ class DepartureWatch:
             await asyncio.sleep(get_clock().sleep_seconds(self.interval_s))
 
     def check(self, at: datetime) -> int:
-        """(worker thread) Boost every vehicle that is behind near its departure; how many were boosted."""
+        """(worker thread) Stop discharges at their floor, boost every vehicle that is behind near its
+        departure; how many commands were queued."""
         boosted = 0
         with session_scope(self.engine) as session:
             for site in session.exec(select(models.Site)).all():
+                boosted += self._hold_floors(session, site, at)
                 run = session.exec(
                     select(models.DispatchRun)
                     .where(models.DispatchRun.site_id == site.id)
@@ -99,6 +110,54 @@ class DepartureWatch:
                         headroom -= used
                         boosted += 1
         return boosted
+
+    def _hold_floors(self, session, site: models.Site, at: datetime) -> int:
+        """Stop every discharge of the site that has come within FLOOR_MARGIN_SOC of its floor."""
+        held = 0
+        plugs = session.exec(
+            select(models.PlugSession, models.Charger, models.Vehicle)
+            .join(models.Charger, models.Charger.id == models.PlugSession.charger_id)
+            .join(models.Vehicle, models.Vehicle.id == models.PlugSession.vehicle_id)
+            .where(models.Charger.site_id == site.id)
+            .where(col(models.PlugSession.ended_at).is_(None))
+        ).all()
+        for plug, charger, vehicle in plugs:
+            since = self._floor_held.get(plug.id)
+            if (since is not None and at - since < self._hold) or not charger.connected:
+                continue
+            sample = self._latest_soc_sample(session, plug)
+            if sample is None or (sample.power_kw or 0.0) >= 0 or is_stale(sample.time, at=at, meter_interval_s=self.interval_s):
+                continue
+            if sample.soc > effective_soc_floor(vehicle, site) + FLOOR_MARGIN_SOC:
+                continue
+            self._queue(session, charger, plug, 0.0, at, until=at + self._hold, action="guard")
+            self._floor_held[plug.id] = at
+            log.warning("%s at %.1f %% is at its floor: %s stops discharging", vehicle.id, sample.soc * 100, charger.id)
+            held += 1
+        return held
+
+    def _latest_soc_sample(self, session, plug: models.PlugSession) -> models.MeterSample | None:
+        return session.exec(
+            select(models.MeterSample)
+            .where(models.MeterSample.charger_id == plug.charger_id)
+            .where(models.MeterSample.time >= plug.started_at)
+            .where(col(models.MeterSample.soc).is_not(None))
+            .order_by(col(models.MeterSample.time).desc())
+            .limit(1)
+        ).first()
+
+    def _queue(self, session, charger, plug, power_kw: float, at: datetime, *, until: datetime, action: str) -> None:
+        """A short profile above the dispatch one: `power_kw` from `at` until `until`."""
+        payload = build_charging_profile(
+            protocol=charger.protocol, periods=[(at, power_kw)], max_charge_kw=charger.max_charge_kw,
+            max_discharge_kw=charger.max_discharge_kw, accepts_negative_limits=charger.accepts_negative_limits,
+            transaction_id=plug.transaction_id, end=until, profile_id=GUARD_PROFILE_ID, stack_level=GUARD_STACK_LEVEL,
+        )  # fmt: skip
+        session.add(
+            models.ChargingProfileCommand(
+                charger_id=charger.id, action=action, payload=payload, schedule=[[at.isoformat(), power_kw]]
+            )
+        )
 
     def _site_headroom_kw(self, session, site: models.Site, at: datetime) -> float:
         """How much more the site may import now (from its latest reading; unlimited without one)."""
@@ -124,14 +183,7 @@ class DepartureWatch:
         charger, vehicle = session.get(models.Charger, plug.charger_id), session.get(models.Vehicle, vehicle_id)
         if charger is None or vehicle is None or not charger.connected:
             return None
-        sample = session.exec(
-            select(models.MeterSample)
-            .where(models.MeterSample.charger_id == charger.id)
-            .where(models.MeterSample.time >= plug.started_at)
-            .where(col(models.MeterSample.soc).is_not(None))
-            .order_by(col(models.MeterSample.time).desc())
-            .limit(1)
-        ).first()
+        sample = self._latest_soc_sample(session, plug)
         if sample is None or is_stale(sample.time, at=at, meter_interval_s=self.interval_s):
             return None  # nothing known to act on; the planner treats it as at its floor
         hours_left = (departure - at).total_seconds() / 3600.0
@@ -146,17 +198,7 @@ class DepartureWatch:
         boost_kw = min(full_kw, now_kw + max(0.0, headroom))
         if boost_kw <= now_kw + 0.1:
             return None  # the site has no headroom: the guard would take it back at once
-        payload = build_charging_profile(
-            protocol=charger.protocol, periods=[(at, boost_kw)], max_charge_kw=charger.max_charge_kw,
-            max_discharge_kw=charger.max_discharge_kw, accepts_negative_limits=charger.accepts_negative_limits,
-            transaction_id=plug.transaction_id, end=departure + timedelta(minutes=30),
-            profile_id=GUARD_PROFILE_ID, stack_level=GUARD_STACK_LEVEL,
-        )  # fmt: skip
-        session.add(
-            models.ChargingProfileCommand(
-                charger_id=charger.id, action="boost", payload=payload, schedule=[[at.isoformat(), boost_kw]]
-            )
-        )
+        self._queue(session, charger, plug, boost_kw, at, until=departure + timedelta(minutes=30), action="boost")
         self._boosted.add(plug.id)
         log.warning(
             "%s is %.1f kWh behind with %.0f min to its departure: %s to %.1f kW",

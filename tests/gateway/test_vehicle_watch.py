@@ -9,7 +9,7 @@ import pytest
 
 from core import models
 from core.db import session_scope
-from core.gateway.departure_watch import DepartureWatch, kwh_short_at_departure
+from core.gateway.vehicle_watch import VehicleWatch, kwh_short_at_departure
 from tests.conftest import T0
 from tests.gateway.support import SITE_ID, gateway_settings, rows
 
@@ -35,7 +35,7 @@ def _boosts(engine):
 
 
 def _watch(engine):
-    return DepartureWatch(engine=engine, settings=gateway_settings(str(engine.url), meter_interval_s=10.0))
+    return VehicleWatch(engine=engine, settings=gateway_settings(str(engine.url), meter_interval_s=10.0))
 
 
 def test_a_bus_behind_near_its_departure_goes_to_full_power_once(engine, clock):
@@ -64,3 +64,24 @@ def test_the_shortfall_forecast_follows_the_taper():
     flat = kwh_short_at_departure(soc=0.85, target_soc=1.0, battery_kwh=100, power_kw=50, max_charge_kw=50, efficiency=1, hours_left=0.3, taper_start_soc=1.0)
     tapered = kwh_short_at_departure(soc=0.85, target_soc=1.0, battery_kwh=100, power_kw=50, max_charge_kw=50, efficiency=1, hours_left=0.3, taper_start_soc=0.8)
     assert flat == pytest.approx(0.0) and tapered > 5.0
+
+
+def test_a_discharge_that_reaches_the_floor_stops_at_once(engine, clock):
+    """A van discharging 0.2 % above its floor: the floor watch caps it at 0 kW without waiting for the
+    next plan, once per hold; one further above its floor discharges on."""
+    from core.rules.discharge import effective_soc_floor
+
+    with session_scope(engine) as s:
+        floor = effective_soc_floor(s.get(models.Vehicle, "VAN-01"), s.get(models.Site, SITE_ID))
+        s.get(models.Charger, "CP-VAN-01").connected = True
+        s.get(models.Charger, "CP-VAN-05").connected = True
+        for vehicle_id, charger_id, soc in (("VAN-01", "CP-VAN-01", floor + 0.002), ("VAN-05", "CP-VAN-05", floor + 0.2)):
+            plug = models.PlugSession(charger_id=charger_id, vehicle_id=vehicle_id, transaction_id=f"f-{vehicle_id}", started_at=T0 - timedelta(hours=1))
+            s.add(plug)
+            s.flush()
+            s.add(models.MeterSample(time=T0 - timedelta(seconds=1), charger_id=charger_id, session_id=plug.id, power_kw=-10.0, soc=soc))
+    watch = _watch(engine)
+    assert watch.check(T0) == 1
+    held = [c for c in rows(engine, models.ChargingProfileCommand) if c.action == "guard"]
+    assert [(c.charger_id, c.schedule[0][1]) for c in held] == [("CP-VAN-01", 0.0)]
+    assert watch.check(T0 + timedelta(seconds=10)) == 0
