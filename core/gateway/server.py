@@ -42,6 +42,9 @@ from core.gateway.vehicle_watch import VehicleWatch
 
 log = logging.getLogger(__name__)
 
+# How long one step of a stop may take (closing connections, storing the queued telemetry, ...).
+STOP_STEP_TIMEOUT_S = 5.0
+
 HANDLER_CLASSES: dict[str, type[GatewayChargePoint]] = {
     "ocpp1.6": ChargePoint16,
     "ocpp2.0.1": ChargePoint201,
@@ -177,26 +180,36 @@ class Gateway:
         log.info("OpenADR VEN %r polling %s", self.settings.openadr_ven_name, self.settings.openadr_vtn_url)
 
     async def stop(self) -> None:
-        """Stop accepting, close every connection, store what is queued, stop the tasks."""
+        """Stop accepting, close every connection, store what is queued, stop the tasks.
+
+        Each step is bounded (STOP_STEP_TIMEOUT_S): a stop that waits forever on one stuck part keeps a
+        supervisor from restarting the gateway; a step that runs out is logged and the stop goes on.
+        """
         self.scheduler.shutdown()
         if self.ven is not None:
-            await self.ven.stop()
+            await self._bounded("the OpenADR client", self.ven.stop())
             self.ven = None
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
+            await self._bounded("closing the connections", self._server.wait_closed())
             self._server = None
-        await self.outbox.stop()
+        await self._bounded("the outbox", self.outbox.stop())
         if self.site_meter is not None:
-            await self.site_meter.stop()
+            await self._bounded("the site meter", self.site_meter.stop())
         if self.vehicle_watch is not None:
-            await self.vehicle_watch.stop()
+            await self._bounded("the vehicle watch", self.vehicle_watch.stop())
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.writer.stop()
+        await self._bounded("the gateway's tasks", asyncio.gather(*self._tasks, return_exceptions=True))
+        await self._bounded("storing the queued telemetry", self.writer.stop())
         self.auth.close()
         log.info("gateway stopped; handling times: %s", self.stats.summary()["all"])
+
+    async def _bounded(self, what: str, step) -> None:
+        try:
+            await asyncio.wait_for(step, STOP_STEP_TIMEOUT_S)
+        except TimeoutError:
+            log.error("gateway stop: %s did not finish within %.0f s; going on", what, STOP_STEP_TIMEOUT_S)
 
     async def __aenter__(self) -> Gateway:
         await self.start()
