@@ -25,11 +25,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, func, select
 
 from core import models
-from core.charging_profiles import GUARD_PROFILE_ID, GUARD_STACK_LEVEL, build_charging_profile
 from core.clock import get_clock, now
 from core.config import Settings
 from core.db import session_scope
 from core.demo import DemoProfile, read_demo
+from core.gateway.guard_profiles import queue_guard_profile
 from core.rules.limit_guard import guard_decision
 from core.sites import request_replan
 
@@ -185,17 +185,10 @@ class SiteMeter:
             .where(col(models.PlugSession.ended_at).is_(None))
             .order_by(col(models.PlugSession.started_at).desc())
         ).first()
-        payload = build_charging_profile(
-            protocol=charger.protocol, periods=[(at, cap_kw)], max_charge_kw=charger.max_charge_kw,
-            max_discharge_kw=charger.max_discharge_kw, accepts_negative_limits=charger.accepts_negative_limits,
-            transaction_id=plug.transaction_id if plug else None, end=at + self._guard_hold,
-            profile_id=GUARD_PROFILE_ID, stack_level=GUARD_STACK_LEVEL,
+        queue_guard_profile(
+            session=session, charger=charger, transaction_id=plug.transaction_id if plug else None,
+            power_kw=cap_kw, at=at, until=at + self._guard_hold, action="guard",
         )  # fmt: skip
-        session.add(
-            models.ChargingProfileCommand(
-                charger_id=charger_id, action="guard", payload=payload, schedule=[[at.isoformat(), cap_kw]]
-            )
-        )
         return True
 
 

@@ -23,10 +23,11 @@ from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from core import models
-from core.charging_profiles import GUARD_PROFILE_ID, GUARD_STACK_LEVEL, build_charging_profile
 from core.clock import get_clock, now
 from core.config import Settings
 from core.db import session_scope
+from core.gateway.guard_profiles import queue_guard_profile
+from core.planning.state import latest_soc
 from core.rules.departure_forecast import Battery, advance_soc, meets_target, short_kwh
 from core.rules.discharge import effective_soc_floor
 from core.rules.limit_guard import headroom_kw
@@ -125,39 +126,19 @@ class VehicleWatch:
             since = self._floor_held.get(plug.id)
             if (since is not None and at - since < self._hold) or not charger.connected:
                 continue
-            sample = self._latest_soc_sample(session, plug)
-            if sample is None or (sample.power_kw or 0.0) >= 0 or is_stale(sample.time, at=at, meter_interval_s=self.interval_s):
+            soc, measured_at, power_kw = latest_soc(session=session, plug=plug)
+            if soc is None or (power_kw or 0.0) >= 0 or is_stale(measured_at, at=at, meter_interval_s=self.interval_s):
                 continue
-            if sample.soc > effective_soc_floor(vehicle, site) + FLOOR_MARGIN_SOC:
+            if soc > effective_soc_floor(vehicle, site) + FLOOR_MARGIN_SOC:
                 continue
-            self._queue(session, charger, plug, 0.0, at, until=at + self._hold, action="guard")
+            queue_guard_profile(
+                session=session, charger=charger, transaction_id=plug.transaction_id, power_kw=0.0,
+                at=at, until=at + self._hold, action="guard",
+            )  # fmt: skip
             self._floor_held[plug.id] = at
-            log.warning("%s at %.1f %% is at its floor: %s stops discharging", vehicle.id, sample.soc * 100, charger.id)
+            log.warning("%s at %.1f %% is at its floor: %s stops discharging", vehicle.id, soc * 100, charger.id)
             held += 1
         return held
-
-    def _latest_soc_sample(self, session, plug: models.PlugSession) -> models.MeterSample | None:
-        return session.exec(
-            select(models.MeterSample)
-            .where(models.MeterSample.charger_id == plug.charger_id)
-            .where(models.MeterSample.time >= plug.started_at)
-            .where(col(models.MeterSample.soc).is_not(None))
-            .order_by(col(models.MeterSample.time).desc())
-            .limit(1)
-        ).first()
-
-    def _queue(self, session, charger, plug, power_kw: float, at: datetime, *, until: datetime, action: str) -> None:
-        """A short profile above the dispatch one: `power_kw` from `at` until `until`."""
-        payload = build_charging_profile(
-            protocol=charger.protocol, periods=[(at, power_kw)], max_charge_kw=charger.max_charge_kw,
-            max_discharge_kw=charger.max_discharge_kw, accepts_negative_limits=charger.accepts_negative_limits,
-            transaction_id=plug.transaction_id, end=until, profile_id=GUARD_PROFILE_ID, stack_level=GUARD_STACK_LEVEL,
-        )  # fmt: skip
-        session.add(
-            models.ChargingProfileCommand(
-                charger_id=charger.id, action=action, payload=payload, schedule=[[at.isoformat(), power_kw]]
-            )
-        )
 
     def _site_headroom_kw(self, session, site: models.Site, at: datetime) -> float:
         """How much more the site may import now (from its latest reading; unlimited without one)."""
@@ -183,22 +164,25 @@ class VehicleWatch:
         charger, vehicle = session.get(models.Charger, plug.charger_id), session.get(models.Vehicle, vehicle_id)
         if charger is None or vehicle is None or not charger.connected:
             return None
-        sample = self._latest_soc_sample(session, plug)
-        if sample is None or is_stale(sample.time, at=at, meter_interval_s=self.interval_s):
+        soc, measured_at, power_kw = latest_soc(session=session, plug=plug)
+        if soc is None or is_stale(measured_at, at=at, meter_interval_s=self.interval_s):
             return None  # nothing known to act on; the planner treats it as at its floor
         hours_left = (departure - at).total_seconds() / 3600.0
         short = kwh_short_at_departure(
-            soc=sample.soc, target_soc=target_soc, battery_kwh=vehicle.battery_kwh, power_kw=sample.power_kw or 0.0,
+            soc=soc, target_soc=target_soc, battery_kwh=vehicle.battery_kwh, power_kw=power_kw or 0.0,
             max_charge_kw=min(charger.max_charge_kw, vehicle.max_charge_kw), efficiency=charger.efficiency, hours_left=hours_left, taper_start_soc=default_taper_start_soc(vehicle.kind),
         )  # fmt: skip
         if short <= 0:
             return None
         full_kw = min(charger.max_charge_kw, vehicle.max_charge_kw)
-        now_kw = max(sample.power_kw or 0.0, 0.0)
+        now_kw = max(power_kw or 0.0, 0.0)
         boost_kw = min(full_kw, now_kw + max(0.0, headroom))
         if boost_kw <= now_kw + 0.1:
             return None  # the site has no headroom: the guard would take it back at once
-        self._queue(session, charger, plug, boost_kw, at, until=departure + timedelta(minutes=30), action="boost")
+        queue_guard_profile(
+            session=session, charger=charger, transaction_id=plug.transaction_id, power_kw=boost_kw,
+            at=at, until=departure + timedelta(minutes=30), action="boost",
+        )  # fmt: skip
         self._boosted.add(plug.id)
         log.warning(
             "%s is %.1f kWh behind with %.0f min to its departure: %s to %.1f kW",

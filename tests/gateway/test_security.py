@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from cryptography import x509
@@ -103,7 +103,8 @@ def make_certificates(folder) -> tuple[str, str, str]:
             ]
         )
 
-    start = datetime.now(UTC) - timedelta(minutes=5)
+    # Valid over decades, so the test reads no clock: TLS checks validity against the real time.
+    start = datetime(2000, 1, 1, tzinfo=UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
         x509.CertificateBuilder()
@@ -112,7 +113,7 @@ def make_certificates(folder) -> tuple[str, str, str]:
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=1))
+        .not_valid_after(datetime(2099, 12, 31, tzinfo=UTC))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
@@ -124,7 +125,7 @@ def make_certificates(folder) -> tuple[str, str, str]:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(start)
-        .not_valid_after(start + timedelta(days=1))
+        .not_valid_after(datetime(2099, 12, 31, tzinfo=UTC))
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]

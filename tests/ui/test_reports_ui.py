@@ -25,8 +25,8 @@ def open_logged_in(dash_duo, path: str, role: str = "operator") -> str:
 
 
 def _wait_for_file(folder: Path, timeout: float = 15) -> Path:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         done = [p for p in folder.glob("*.csv")]
         if done and not list(folder.glob("*.crdownload")):
             return done[0]
