@@ -114,7 +114,8 @@ def main() -> int:
     args = parser.parse_args()
     end = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
     # The cached database is rebuilt whenever the data model changes.
-    schema = hashlib.sha1((ROOT / "core" / "models.py").read_bytes()).hexdigest()[:8]
+    model_files = sorted((ROOT / "core" / "models").glob("*.py"))
+    schema = hashlib.sha1(b"".join(f.read_bytes() for f in model_files)).hexdigest()[:8]
     path = Path(f"/tmp/v2g-bench-monitoring-{args.vehicles}v-{args.days}d-{schema}.db")
     if not path.exists():
         print(f"building {path} ({args.vehicles} chargers x {args.days} days of {SAMPLE_S}-s samples)...", flush=True)
