@@ -18,14 +18,16 @@ run: $(STAMP)
 	$(PY) app.py
 
 # What the tests need from Debian, installed only when missing: chromium + chromium-driver for the
-# browser tests, the PostgreSQL server for the PostgreSQL test.
+# browser tests, the PostgreSQL server for the PostgreSQL test, mosquitto (an MQTT broker in /usr/sbin)
+# for the site meter tests.
 test-deps:
 	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null \
+			|| ! PATH="$$PATH:/usr/sbin" command -v mosquitto >/dev/null \
 			|| ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
-			chromium chromium-driver fonts-dejavu-core postgresql >/dev/null; \
+			chromium chromium-driver fonts-dejavu-core postgresql mosquitto >/dev/null; \
 	fi
 	@chromium --version 2>/dev/null | grep -v 'unexpected operator' || true
 

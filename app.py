@@ -15,20 +15,26 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
+from pathlib import Path
 
 import dash
 from dash import Dash
 
 from components import ids
 from components.shell import shell
-from core import auth
+from core import auth, web_headers
 from core.config import PROJECT_ROOT, get_settings
 from core.supervisor import Supervisor
 
 ASSETS = PROJECT_ROOT / "assets"
 # Served by the app itself: control rooms are often air-gapped, so nothing comes from a CDN.
 STYLESHEETS = ["/assets/vendor/bootstrap-5.3.6.min.css"]
+# A generated admin password is kept in this file (mode 0600) beside the SQLite database (else in
+# data/), and shown again once start-up has settled.
+ADMIN_PASSWORD_FILE = "initial-admin-password.txt"
+STARTUP_SETTLE_S = 6.0  # after the gateway is up: the chargers connect (a burst of lines)
 
 
 def nav_pages() -> list[dict]:
@@ -46,7 +52,7 @@ def serve_layout():
         site_name, local_time = site.name, local_clock(site.local_time)
     except telemetry.NoSiteError:
         site_name, local_time = "no site yet", ""
-    return shell(nav_pages(), site_name, local_time, dash.page_container)
+    return shell(nav_pages(), site_name, local_time, dash.page_container, role=auth.current_role())
 
 
 def create_app() -> Dash:
@@ -70,6 +76,7 @@ def create_app() -> Dash:
 app = create_app()
 server = app.server
 auth.install(server)  # log-in, roles, CSRF: core/auth.py
+web_headers.install(server, script_hashes=app.csp_hashes)  # CSP, HSTS, no-store: core/web_headers.py
 
 # The wall display shows without the navbar.
 dash.clientside_callback(
@@ -99,8 +106,10 @@ def _children(args, settings) -> Supervisor:
     return Supervisor(commands, cwd=PROJECT_ROOT, env=env)
 
 
-def prepare_database(*, reset_demo: bool = False) -> None:
-    """Create the tables, and seed the demo site when the database has none (or anew on reset)."""
+def prepare_database(*, reset_demo: bool = False) -> str | None:
+    """Create the tables, and seed the demo site when the database has none (or anew on reset).
+
+    Returns the notice of a generated admin password to show once the console is up, if any."""
     from core.db import init_db
     from core.demo import seed_demo
 
@@ -108,18 +117,85 @@ def prepare_database(*, reset_demo: bool = False) -> None:
     init_db()
     if (settings.demo or reset_demo) and seed_demo(demo_dir=settings.demo_dir, reset=reset_demo):
         print(f"Seeded the demo site from {settings.demo_dir}", flush=True)
-    _ensure_admin(settings)
+    return _ensure_admin(settings)
 
 
-def _ensure_admin(settings) -> None:
-    """Create the `admin` account when there is none: V2G_ADMIN_PASSWORD, else a generated password printed once."""
+def _ensure_admin(settings) -> str | None:
+    """Create the `admin` account when there is none: V2G_ADMIN_PASSWORD, else a generated password.
+
+    A generated password is written to `admin_password_path` (readable by this user only) and shown in a
+    box once the console is up (`admin_password_notice`), so start-up lines never scroll it away.
+    Returns the notice to show, or None.
+    """
     from core.db import session_scope
     from core.users import ensure_admin
 
     with session_scope() as session:
         generated = ensure_admin(session=session, password=settings.admin_password)
-    if generated:
-        print(f"Created the account 'admin' with password {generated} (shown once; change it)", flush=True)
+    if not generated:
+        return None
+    path = admin_password_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(generated + "\n")
+    os.chmod(path, 0o600)  # also when the file was there already
+    return admin_password_notice(generated, path)
+
+
+def admin_password_path(settings) -> Path:
+    """Where a generated admin password is kept: beside the SQLite database file, else in data/."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    on_disk = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+    folder = Path(url.database).resolve().parent if on_disk else None
+    return (folder or PROJECT_ROOT / "data") / ADMIN_PASSWORD_FILE
+
+
+def admin_password_notice(password: str, path) -> str:
+    """The box that shows the generated admin password after start-up."""
+    lines = [
+        "Created the account 'admin' with the password:",
+        f"    {password}",
+        f"It is also in {path} (readable by you only).",
+        "Log in, change it, then delete that file.",
+    ]
+    width = max(len(line) for line in lines)
+    bar = "+" + "-" * (width + 2) + "+"
+    return "\n".join([bar, *(f"| {line.ljust(width)} |" for line in lines), bar])
+
+
+def _show_when_settled(notice: str, settings, gateway: bool) -> None:
+    """Print `notice` after the children's start-up lines: once the gateway accepts connections (up to
+    a minute), then STARTUP_SETTLE_S more for the chargers' connection burst. From then on the
+    children log only what changes, so the notice stays on screen."""
+    import socket
+
+    deadline = time.monotonic() + 60
+    while gateway and time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", settings.gateway_port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.5)
+    time.sleep(STARTUP_SETTLE_S)
+    print(notice, flush=True)
+
+
+def serve_options(settings) -> dict:
+    """waitress's options: behind a reverse proxy (V2G_TRUSTED_PROXY, its address) the proxy's
+    X-Forwarded-Proto/-For/-Host are believed, so a request that reached the proxy over HTTPS counts as
+    secure (HSTS, core/web_headers.py) and the login backoff sees the client's address; from any other
+    peer those headers are dropped."""
+    options = {"host": settings.web_host, "port": settings.web_port, "threads": 8}
+    if settings.trusted_proxy:
+        options.update(
+            trusted_proxy=settings.trusted_proxy,
+            trusted_proxy_headers={"x-forwarded-proto", "x-forwarded-for", "x-forwarded-host"},
+            clear_untrusted_proxy_headers=True,
+        )
+    return options
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -132,15 +208,18 @@ def main(argv: list[str] | None = None) -> int:
 
     from core.demo import DemoDataError
 
+    # Before the database is prepared, so that its schema upgrade (core.migrations, INFO) is logged.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        prepare_database(reset_demo=args.reset_demo)
+        notice = prepare_database(reset_demo=args.reset_demo)
     except DemoDataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.reset_demo:
+        if notice:
+            print(notice, flush=True)
         return 0
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # SIGTERM, SIGINT (Ctrl-C; set here, as a shell starting us in the background ignores it) and SIGHUP
     # (the terminal closed) end the app through the `finally` below, which stops the children: they run
     # in their own sessions (core/supervisor.py), so no signal for the terminal reaches them.
@@ -153,10 +232,21 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     try:
         children.start()
-        from waitress import serve
+        from waitress import create_server
 
+        web = create_server(server, **serve_options(settings))
         print(f"V2G Console at http://{settings.web_host}:{settings.web_port}", flush=True)
-        serve(server, host=settings.web_host, port=settings.web_port, threads=8)
+        if notice:
+            print(
+                f"Created the account 'admin': its password follows once start-up has settled "
+                f"(and is in {admin_password_path(settings)}).",
+                flush=True,
+            )
+            settled = threading.Thread(
+                target=_show_when_settled, args=(notice, settings, not args.no_gateway), daemon=True
+            )
+            settled.start()
+        web.run()
     finally:
         children.stop()
     return 0

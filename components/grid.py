@@ -215,6 +215,22 @@ def tariff_card(tariff: dict | None, currency: str, element_id: str):
     return dbc.Card([dbc.CardHeader("Time-of-use tariff"), dbc.CardBody(body)], id=element_id, className="mb-3")
 
 
+def price_feed_banner(feed: dict | None, element_id: str):
+    """The day-ahead feed in one line: a warning when it failed or left prices missing (what stands in)."""
+    if feed is None:
+        return html.Div(id=element_id)
+    if feed["message"]:
+        text = feed["message"][0].upper() + feed["message"][1:]
+        return dbc.Alert(text, color="warning", id=element_id, className="py-2")
+    through = feed["prices_through"].strftime("%a %d %b %H:%M") if feed["prices_through"] else "—"
+    fetched = feed["last_success"].strftime("%H:%M") if feed["last_success"] else "—"
+    return html.P(
+        f"Day-ahead prices ({feed['bidding_zone']}, ENTSO-E) fetched at {fetched}, through {through}.",
+        id=element_id,
+        className="small text-muted",
+    )
+
+
 def _num(value: float | None, digits: int, unit: str) -> str:
     return "—" if value is None else f"{value:,.{digits}f} {unit}"
 

@@ -34,9 +34,12 @@ CONFIRM = ids.SETTINGS_CONFIRM
 LAST_AUDIT = ids.SETTINGS_LAST_AUDIT
 IN_FORCE = ids.SETTINGS_IN_FORCE
 
-WEEKDAY_OPTIONS = [{"label": d, "value": str(i)} for i, d in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))]
+WEEKDAY_OPTIONS = [
+    {"label": d, "value": str(i)} for i, d in enumerate(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"))
+]
 FLEET = "__fleet__"  # the floor form's "fleet default" choice (pages/settings.py passes it on as "no vehicle")
 SITE_WIDE = "__site__"  # the window form's "all vehicles" choice (likewise)
+TIME_PATTERN = r"([01]\d|2[0-3]):[0-5]\d"  # the browser's hint only; the rule is core.controls.validation.time_of_day
 
 
 def field_id(form: str, name: str) -> dict:
@@ -75,11 +78,24 @@ def _control(form: str, f: Field):
     if f.kind == "select":
         return dbc.Select(id=fid, options=f.options, value=f.value)
     if f.kind == "weekdays":
-        return dbc.Checklist(id={**fid, "type": FIELD_LIST}, options=WEEKDAY_OPTIONS, value=list(f.value or []), inline=True)
+        return dbc.Checklist(
+            id={**fid, "type": FIELD_LIST}, options=WEEKDAY_OPTIONS, value=list(f.value or []), inline=True
+        )
     if f.kind == "number":
         control = dbc.Input(id=fid, type="number", value=f.value, min=f.min, max=f.max, step=f.step or "any")
     elif f.kind == "time":
-        control = dbc.Input(id=fid, type="time", value=f.value)
+        # Plain text, not type="time": browsers show that with AM/PM in some locales. The site's clock is
+        # 24-hour; the server checks HH:MM (core.controls.validation.time_of_day) whatever is typed.
+        control = dbc.Input(
+            id=fid,
+            type="text",
+            value=f.value,
+            placeholder="HH:MM",
+            pattern=TIME_PATTERN,
+            maxLength=5,
+            autoComplete="off",
+            className="time-24h",
+        )
     elif f.kind == "date":
         control = dbc.Input(id=fid, type="date", value=f.value)
     else:
@@ -108,8 +124,15 @@ def form_card(form: Form, *, can_edit: bool) -> dbc.Card:
             )
         )
     buttons = [
-        dbc.Button("Preview", id={"type": PREVIEW_BUTTON, "form": form.key}, color="secondary", outline=True,
-                   className="me-2", disabled=not can_edit, style=None if form.preview else {"display": "none"}),
+        dbc.Button(
+            "Preview",
+            id={"type": PREVIEW_BUTTON, "form": form.key},
+            color="secondary",
+            outline=True,
+            className="me-2",
+            disabled=not can_edit,
+            style=None if form.preview else {"display": "none"},
+        ),
         dbc.Button("Save", id={"type": SAVE_BUTTON, "form": form.key}, color="primary", disabled=not can_edit),
     ]
     return dbc.Card(
@@ -138,23 +161,45 @@ def feedback(fields: list[str], errors: dict[str, str]) -> tuple[list[bool], lis
     return [name in errors for name in fields], [errors.get(name, "") for name in fields]
 
 
-def soc_figure(start_iso: str, step_minutes: int, current: list, proposed: list, floor: float | None, target: float | None,
-               timezone: str) -> go.Figure:
+def soc_figure(
+    start_iso: str,
+    step_minutes: int,
+    current: list,
+    proposed: list,
+    floor: float | None,
+    target: float | None,
+    timezone: str,
+) -> go.Figure:
     """The vehicle's SoC over the horizon in the current plan and in the plan after the change."""
     import pandas as pd
 
-    times = pd.date_range(start=pd.Timestamp(start_iso), periods=len(proposed), freq=f"{step_minutes}min").tz_convert(timezone)
+    times = pd.date_range(start=pd.Timestamp(start_iso), periods=len(proposed), freq=f"{step_minutes}min").tz_convert(
+        timezone
+    )
     fig = go.Figure()
-    fig.add_scatter(x=times, y=[None if v is None else v * 100 for v in current], name="current plan",
-                    line={"dash": "dot", "color": "#888"})
-    fig.add_scatter(x=times, y=[None if v is None else v * 100 for v in proposed], name="after the change",
-                    line={"color": "#0d6efd"})
+    fig.add_scatter(
+        x=times,
+        y=[None if v is None else v * 100 for v in current],
+        name="current plan",
+        line={"dash": "dot", "color": "#888"},
+    )
+    fig.add_scatter(
+        x=times,
+        y=[None if v is None else v * 100 for v in proposed],
+        name="after the change",
+        line={"color": "#0d6efd"},
+    )
     if floor is not None:
         fig.add_hline(y=floor * 100, line={"color": "#dc3545", "dash": "dash"}, annotation_text="floor")
     if target is not None:
         fig.add_hline(y=target * 100, line={"color": "#198754", "dash": "dash"}, annotation_text="target")
-    fig.update_layout(height=260, margin={"l": 40, "r": 10, "t": 10, "b": 30}, yaxis={"title": "SoC %", "range": [0, 100]},
-                      legend={"orientation": "h"}, uirevision="settings-preview")
+    fig.update_layout(
+        height=260,
+        margin={"l": 40, "r": 10, "t": 10, "b": 30},
+        yaxis={"title": "SoC %", "range": [0, 100]},
+        legend={"orientation": "h"},
+        uirevision="settings-preview",
+    )
     return fig
 
 
@@ -172,20 +217,30 @@ def preview_panel(data: dict) -> html.Div:
                 html.Strong(fmt.money(data["cost_now"], data["currency"])),
                 html.Span(" → "),
                 html.Strong(fmt.money(data["cost_new"], data["currency"]), id="settings-preview-cost"),
-                html.Span(f" ({'+' if delta >= 0 else ''}{fmt.money(delta, data['currency'])})",
-                          className="text-danger" if delta > 0.005 else "text-success"),
+                html.Span(
+                    f" ({'+' if delta >= 0 else ''}{fmt.money(delta, data['currency'])})",
+                    className="text-danger" if delta > 0.005 else "text-success",
+                ),
             ]
         )
     ]
     if data.get("fallback"):
-        items.append(dbc.Alert("The planner fell back to the safe plan for this preview.", color="warning", className="py-1"))
+        items.append(
+            dbc.Alert("The planner fell back to the safe plan for this preview.", color="warning", className="py-1")
+        )
     if data["newly_at_risk"]:
         items.append(
-            dbc.Alert(["Put at risk (would leave below target): ", html.Strong(", ".join(data["newly_at_risk"]))],
-                      color="danger", className="py-1 mt-2", id="settings-preview-risk")
+            dbc.Alert(
+                ["Put at risk (would leave below target): ", html.Strong(", ".join(data["newly_at_risk"]))],
+                color="danger",
+                className="py-1 mt-2",
+                id="settings-preview-risk",
+            )
         )
     else:
-        items.append(html.Div("No vehicle is put at risk.", className="text-success small mt-1", id="settings-preview-risk"))
+        items.append(
+            html.Div("No vehicle is put at risk.", className="text-success small mt-1", id="settings-preview-risk")
+        )
     if data["still_at_risk"]:
         items.append(html.Div("Already at risk: " + ", ".join(data["still_at_risk"]), className="small text-muted"))
     curve = data.get("curve")
@@ -193,7 +248,9 @@ def preview_panel(data: dict) -> html.Div:
         items.append(html.Div(f"SoC of {data['vehicle']}", className="small fw-semibold mt-2"))
         items.append(dcc.Graph(figure=soc_figure(**curve), config={"displayModeBar": False}))
     elif data.get("vehicle"):
-        items.append(html.Div(f"{data['vehicle']} is not plugged in: no SoC curve to show.", className="small text-muted"))
+        items.append(
+            html.Div(f"{data['vehicle']} is not plugged in: no SoC curve to show.", className="small text-muted")
+        )
     items.append(html.Div("Preview only: nothing is saved until you press Save.", className="small text-muted mt-1"))
     return html.Div(items, className="border rounded p-2 bg-light", id="settings-preview-panel")
 
@@ -203,7 +260,7 @@ def status_alert(message: str, color: str = "success") -> dbc.Alert:
 
 
 def in_force_text(run: dict | None, saved_at: str | None) -> str:
-    """"New plan in force since ..." once a dispatch run finished after the change; else "waiting"."""
+    """ "New plan in force since ..." once a dispatch run finished after the change; else "waiting"."""
     if saved_at is None:
         return ""
     if run is None:

@@ -14,8 +14,10 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from core import models
+from core.audit_text import audit_sentence, when
 from core.clock import now
 from core.rules.local_time import local_range, site_zone
+from core.rules.spreadsheet import safe_cell
 
 # Audit actions that change the plan; the next dispatch run is linked to them (link_pending_audits).
 PLAN_ACTIONS = (
@@ -37,9 +39,6 @@ PLAN_ACTIONS = (
 )
 
 AUDIT_COLUMNS = ("time", "actor", "action", "target", "before", "after", "dispatch_run_id")
-
-# Cells a spreadsheet would run as a formula (OWASP "CSV injection"): = + - @, tab and carriage return.
-FORMULA_LEADS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_audit(
@@ -111,7 +110,8 @@ def list_audit(
     limit: int | None = 1000,
 ) -> list[dict]:
     """Audit rows, newest first, filtered by actor, action and local dates (inclusive), as plain dicts
-    (time as local ISO text; before/after as JSON text)."""
+    (time as local ISO text and as `when`, 24-hour on the site's clock; before/after as JSON text;
+    `sentence`: the row told in words, core.audit_text)."""
     tz = site_zone(timezone)
     query = select(models.AuditEvent).order_by(col(models.AuditEvent.time).desc(), col(models.AuditEvent.id).desc())
     if actor:
@@ -124,19 +124,38 @@ def list_audit(
         query = query.where(models.AuditEvent.time < local_range(timezone, date_to, date_to)[1])
     if limit:
         query = query.limit(limit)
+    events = session.exec(query).all()
+    names = target_names(session=session) if events else {}
     return [
         {
             "id": e.id,
             "time": e.time.astimezone(tz).isoformat(timespec="seconds"),
+            "when": when(e.time, timezone),
             "actor": e.actor,
             "action": e.action,
             "target": e.target,
             "before": json.dumps(e.before, sort_keys=True),
             "after": json.dumps(e.after, sort_keys=True),
             "dispatch_run_id": e.dispatch_run_id,
+            "sentence": audit_sentence(
+                action=e.action,
+                actor=e.actor,
+                target=e.target,
+                before=e.before,
+                after=e.after,
+                names=names,
+                timezone=timezone,
+            ),
         }
-        for e in session.exec(query).all()
+        for e in events
     ]
+
+
+def target_names(*, session: Session) -> dict[str, str]:
+    """Display names of what audit rows point at, keyed like their targets ("vehicle:BUS-01" -> "E-bus 1")."""
+    names = {f"vehicle:{i}": n for i, n in session.exec(select(models.Vehicle.id, models.Vehicle.name)).all() if n}
+    names.update({f"site:{i}": n for i, n in session.exec(select(models.Site.id, models.Site.name)).all() if n})
+    return names
 
 
 def audit_filter_options(*, session: Session) -> tuple[list[str], list[str]]:
@@ -146,21 +165,12 @@ def audit_filter_options(*, session: Session) -> tuple[list[str], list[str]]:
     return list(actors), list(actions)
 
 
-def spreadsheet_safe(value: str) -> str:
-    """`value` with a leading apostrophe when a spreadsheet would run it as a formula."""
-    return "'" + value if value[:1] in FORMULA_LEADS else value
-
-
 def audit_csv(rows: list[dict]) -> str:
-    """Audit rows (from list_audit) as CSV text with a header; cells a spreadsheet would run as
-    formulas (in actor and target, the free-text columns) get a leading apostrophe."""
+    """Audit rows (from list_audit) as CSV text with a header; every text cell a spreadsheet would
+    run as a formula gets a leading apostrophe (core.rules.spreadsheet)."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(AUDIT_COLUMNS)
     for row in rows:
-        values = []
-        for key in AUDIT_COLUMNS:
-            value = "" if row.get(key) is None else str(row[key])
-            values.append(spreadsheet_safe(value) if key in ("actor", "target") else value)
-        writer.writerow(values)
+        writer.writerow([safe_cell("" if row.get(key) is None else row[key]) for key in AUDIT_COLUMNS])
     return out.getvalue()

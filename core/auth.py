@@ -21,6 +21,12 @@ CSRF (state-changing requests: Dash's `POST /_dash-update-component`, `POST /log
 - `POST /login` takes just `username` and `password` so scripts can log in; login CSRF is covered by the
   Origin check (browsers always send Origin on cross-site form posts) and by SameSite.
 
+Sessions are kept server-side (table WebSession): the signed cookie carries a random session id,
+and the user loader accepts the cookie only while that id's row is open and younger than
+SESSION_LIFETIME. Logging out ends the row, so a copied cookie replayed afterwards is refused;
+`end_user_sessions(username)` ends every session of an account (a password change, an admin
+disabling it).
+
 Repeated failed logins are slowed down per username + client address (core.users.login_wait): after
 three failures in a row the next attempt must wait 2 s, and each further failure doubles that (4 s,
 8 s, ... up to 5 min); an attempt inside the wait is refused with 429 without checking the password.
@@ -29,17 +35,21 @@ The count lives in the database, so it holds across web threads and workers; a s
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import sys
 from datetime import timedelta
 from urllib.parse import urlparse
 
-from flask import Flask, abort, jsonify, redirect, render_template_string, request, session
+from flask import Flask, abort, has_request_context, jsonify, redirect, render_template_string, request, session
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
+from sqlalchemy import update
+from sqlmodel import Session, col, delete, select
 from werkzeug.exceptions import Forbidden
 
-from core import users
+from core import models, users
+from core.clock import now
 from core.config import get_settings
 from core.db import session_scope
 
@@ -53,11 +63,13 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico", "/favicon.ico")
 WALL_DASH_PATHS = ("/_dash-layout", "/_dash-dependencies", "/_reload-hash", "/_dash-update-component")
 PAGES_CONTENT_ID = "_pages_content"
+SESSION_ID_KEY = "sid"  # the key of the server-side session id in Flask's signed session
+SESSION_LIFETIME = timedelta(hours=12)  # a log-in ends by itself after this, used or not
 
 
 class ConsoleUser(UserMixin):
     """The logged-in account as Flask-Login sees it (re-read from the database on every request,
-    so a changed role or a deleted account takes effect at once)."""
+    so a changed role, a disabled or deleted account takes effect at once)."""
 
     def __init__(self, user_id: int, username: str, role: str):
         self.id = str(user_id)
@@ -65,16 +77,83 @@ class ConsoleUser(UserMixin):
         self.role = role
 
 
-def _load_user(user_id: str) -> ConsoleUser | None:
-    from core import models
+def _sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
 
+
+def _load_user(user_id: str) -> ConsoleUser | None:
+    """The account of this request's session, only while its server-side session is open."""
+    sid = session.get(SESSION_ID_KEY)
     try:
         key = int(user_id)
     except (TypeError, ValueError):
         return None
+    if not isinstance(sid, str) or not sid:
+        return None
     with session_scope() as db:
-        user = db.get(models.User, key)
-        return ConsoleUser(user.id, user.username, user.role) if user else None
+        row = db.exec(
+            select(models.User)
+            .join(models.WebSession, col(models.WebSession.user_id) == col(models.User.id))
+            .where(models.User.id == key)
+            .where(models.WebSession.id_hash == _sid_hash(sid))
+            .where(col(models.WebSession.username) == col(models.User.username))
+            .where(col(models.User.disabled_at).is_(None))  # a disabled account is out at once
+            .where(col(models.WebSession.ended_at).is_(None))
+            .where(models.WebSession.created_at > now() - SESSION_LIFETIME)
+        ).first()
+        return ConsoleUser(row.id, row.username, row.role) if row else None
+
+
+def _start_session(db: Session, user: models.User) -> str:
+    """A new server-side session for `user`; returns its id (for the signed cookie). Housekeeping:
+    rows that ended or expired more than a day ago are dropped."""
+    stale = now() - SESSION_LIFETIME - timedelta(days=1)
+    db.exec(delete(models.WebSession).where(models.WebSession.created_at < stale))
+    sid = secrets.token_urlsafe(32)
+    db.add(models.WebSession(id_hash=_sid_hash(sid), user_id=user.id, username=user.username, created_at=now()))
+    return sid
+
+
+def end_current_session() -> None:
+    """End this request's server-side session (logout)."""
+    sid = session.get(SESSION_ID_KEY)
+    if isinstance(sid, str) and sid:
+        with session_scope() as db:
+            db.exec(
+                update(models.WebSession)
+                .where(models.WebSession.id_hash == _sid_hash(sid))
+                .where(col(models.WebSession.ended_at).is_(None))
+                .values(ended_at=now())
+            )
+
+
+def end_user_sessions(username: str, *, keep_current: bool = False, session: Session | None = None) -> int:
+    """End every open log-in session of account `username`; returns how many were ended.
+
+    Call it when the password changes (with `keep_current=True` when users change their own, so they
+    stay logged in on this browser and nowhere else), or when an account is disabled or deleted.
+    `session`: the caller's transaction (the password change's), else one of its own.
+    """
+    keep = None
+    if keep_current and has_request_context():
+        sid = _flask_session().get(SESSION_ID_KEY)
+        keep = _sid_hash(sid) if isinstance(sid, str) and sid else None
+    statement = (
+        update(models.WebSession)
+        .where(models.WebSession.username == username)
+        .where(col(models.WebSession.ended_at).is_(None))
+        .values(ended_at=now())
+    )
+    if keep is not None:
+        statement = statement.where(models.WebSession.id_hash != keep)
+    if session is not None:
+        return session.exec(statement).rowcount
+    with session_scope() as db:
+        return db.exec(statement).rowcount
+
+
+def _flask_session():
+    return session
 
 
 def install(server: Flask) -> LoginManager:
@@ -93,7 +172,7 @@ def install(server: Flask) -> LoginManager:
         SESSION_COOKIE_NAME="v2g_session",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Strict",
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
     )
     manager = LoginManager()
     manager.init_app(server)
@@ -229,10 +308,7 @@ def _after(response):
         )
     elif not token and request.cookies.get(CSRF_COOKIE):
         response.delete_cookie(CSRF_COOKIE, path="/")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+    return response  # the security headers: core.web_headers
 
 
 # --- log-in and log-out --------------------------------------------------------------------------
@@ -276,7 +352,10 @@ def _login_view():
         wait = users.login_wait(session=db, username=username, address=address)
         if wait > 0:
             html = render_template_string(
-                _PAGE, title="Log in", logout=False, next_path=next_path,
+                _PAGE,
+                title="Log in",
+                logout=False,
+                next_path=next_path,
                 error=f"Too many failed attempts. Try again in {int(wait) + 1} s.",
             )
             return html, 429, {"Retry-After": str(int(wait) + 1)}
@@ -289,7 +368,9 @@ def _login_view():
             return html, 401
         users.clear_login_failures(session=db, username=username, address=address)
         console_user = ConsoleUser(user.id, user.username, user.role)
+        sid = _start_session(db, user)
     session.clear()  # nothing from before the log-in survives it (no session fixation)
+    session[SESSION_ID_KEY] = sid
     login_user(console_user)
     _new_csrf()
     return redirect(next_path)
@@ -300,6 +381,7 @@ def _logout_view():
         return render_template_string(
             _PAGE, title="Log out", error=None, logout=True, csrf=session.get("csrf", ""), username=current_username()
         )
+    end_current_session()  # server-side: a copy of this cookie no longer logs anyone in
     logout_user()
     session.clear()
     return redirect(LOGIN_PATH)

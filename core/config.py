@@ -38,6 +38,9 @@ def _env_bool(name: str, default: bool) -> bool:
 # benchmark runs at 600x and plans every real second).
 MIN_REAL_DISPATCH_INTERVAL_S = 5.0
 
+# The ENTSO-E Transparency Platform's REST API (V2G_ENTSOE_URL changes it).
+ENTSOE_URL = "https://web-api.tp.entsoe.eu/api"
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -51,6 +54,7 @@ class Settings:
     gateway_url: str = "ws://127.0.0.1:9000/ocpp"
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    trusted_proxy: str = ""  # the reverse proxy whose X-Forwarded-Proto/-For/-Host the web app believes
     openadr_vtn_url: str = ""
     openadr_ven_name: str = "v2g-console"
     demo: bool = True
@@ -66,6 +70,10 @@ class Settings:
     min_real_dispatch_interval_s: float = MIN_REAL_DISPATCH_INTERVAL_S
     secret_key: str = field(default="", repr=False)
     admin_password: str = field(default="", repr=False)
+    # Day-ahead prices from the ENTSO-E Transparency Platform (core.signals.day_ahead): the API token
+    # (never stored in the database or the audit log) and the API's address (a test points it at a local server).
+    entsoe_token: str = field(default="", repr=False)
+    entsoe_url: str = ENTSOE_URL
 
     @property
     def dispatch_interval_on_clock_s(self) -> float:
@@ -89,6 +97,7 @@ class Settings:
             gateway_url=env("V2G_GATEWAY_URL") or f"ws://127.0.0.1:{gateway_port}/ocpp",
             tls_cert_file=env("V2G_TLS_CERT_FILE") or "",
             tls_key_file=env("V2G_TLS_KEY_FILE") or "",
+            trusted_proxy=env("V2G_TRUSTED_PROXY") or "",
             openadr_vtn_url=env("V2G_OPENADR_VTN_URL") or "",
             openadr_ven_name=env("V2G_OPENADR_VEN_NAME") or cls.openadr_ven_name,
             demo=_env_bool("V2G_DEMO", cls.demo),
@@ -106,6 +115,8 @@ class Settings:
             ),
             secret_key=env("V2G_SECRET_KEY") or "",
             admin_password=env("V2G_ADMIN_PASSWORD") or "",
+            entsoe_token=env("V2G_ENTSOE_TOKEN") or "",
+            entsoe_url=env("V2G_ENTSOE_URL") or ENTSOE_URL,
         )
 
 

@@ -2,7 +2,8 @@
 
 SQLite under `data/` by default, in WAL mode with a busy timeout so that the gateway's writer and
 the web process's readers do not lock each other out; `DATABASE_URL` selects another database,
-PostgreSQL included (`postgresql+psycopg://user:pw@host/db`).
+PostgreSQL included (`postgresql+psycopg://user:pw@host/db`). `init_db` creates or upgrades the
+schema through the Alembic revisions in core/migrations.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
+
+from core.migrations import upgrade_database
 
 SQLITE_BUSY_TIMEOUT_S = 30
 
@@ -54,11 +57,11 @@ def get_engine(database_url: str | None = None) -> Engine:
 
 
 def init_db(engine: Engine | None = None) -> Engine:
-    """Create every table that does not exist yet and return the engine."""
-    import core.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-
+    """Bring the database's schema to the newest revision and return the engine: an empty database
+    gets every table, an older one is upgraded in place (core.migrations.runner). Safe to call at
+    every start of every process, also when two start at once."""
     engine = engine or get_engine()
-    SQLModel.metadata.create_all(engine)
+    upgrade_database(engine)
     return engine
 
 

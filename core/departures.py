@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from core import controls, models
 from core.rules.departure_forecast import Battery, advance_soc, meets_target, short_kwh, tolerance_kwh
 from core.rules.local_time import next_local_time, to_local
-from core.rules.taper import default_taper_start_soc
+from core.rules.taper import taper_start_soc_of
 
 # Without any departure known, a vehicle is planned to stay this long.
 DEFAULT_STAY = timedelta(hours=24)
@@ -189,7 +189,7 @@ def record_departure(*, session: Session, plug: models.PlugSession) -> models.De
         row.short_kwh = round(short_kwh(soc, target, vehicle.battery_kwh), 2)
         battery = Battery(
             vehicle.battery_kwh, min(charger.max_charge_kw, vehicle.max_charge_kw), charger.efficiency,
-            default_taper_start_soc(vehicle.kind),
+            taper_start_soc_of(vehicle),
         )
         row.reason = _why_short(session, plug=plug, site=site, planned=planned, target=target, first=first,
                                 soc=soc, battery=battery, missing_kwh=row.short_kwh)

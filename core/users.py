@@ -23,6 +23,9 @@ ROLES_RANK = {"viewer": 0, "operator": 1, "admin": 2}
 ROLES = tuple(ROLES_RANK)
 MIN_PASSWORD_LENGTH = 10
 _USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
+# Actors that are not accounts: the command line and the demo seed. No user name holds a ':', so
+# no account can pass for one.
+SYSTEM_ACTOR_PREFIX = "system:"
 # Login backoff per username + address: after FREE_FAILURES failures in a row the next attempt must
 # wait BASE_BACKOFF, and each further failure doubles the wait, up to MAX_BACKOFF.
 FREE_FAILURES = 3
@@ -42,8 +45,10 @@ def get_user(session: Session, username: str) -> models.User | None:
 
 
 def _check_admin(session: Session, actor: str) -> None:
+    if str(actor).startswith(SYSTEM_ACTOR_PREFIX):
+        return
     user = get_user(session, actor)
-    if user is None or not has_role(user.role, "admin"):
+    if user is None or user.disabled_at is not None or not has_role(user.role, "admin"):
         raise PermissionDenied(f"{actor!r} is not an admin")
 
 
@@ -84,7 +89,7 @@ def set_role(*, session: Session, actor: str, username: str, role: str) -> None:
 
 
 def set_password(*, session: Session, actor: str, username: str, password: str) -> None:
-    """Admins set anyone's password; a user sets their own."""
+    """Admins set anyone's password; a user sets their own (change_own_password also asks for the old one)."""
     if actor != username:
         _check_admin(session, actor)
     user = get_user(session, username)
@@ -93,13 +98,56 @@ def set_password(*, session: Session, actor: str, username: str, password: str) 
     if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError({"password": f"at least {MIN_PASSWORD_LENGTH} characters"})
     user.password_hash = hash_password(password)
-    _audit(session, actor, "user.password", f"user:{username}", {}, {})
+    _audit(session, actor, "user.password" if actor == username else "user.password_reset", f"user:{username}", {}, {})
+
+
+def change_own_password(*, session: Session, username: str, old_password: str, new_password: str) -> None:
+    """A user changes their own password: the old one must match, the new one differ from it."""
+    user = get_user(session, username)
+    if user is None or user.disabled_at is not None:
+        raise ValidationError({"username": "unknown"})
+    if not verify_password(old_password or "", user.password_hash):
+        raise ValidationError({"old_password": "does not match your current password"})
+    if new_password == old_password:
+        raise ValidationError({"new_password": "must differ from the current password"})
+    if not isinstance(new_password, str) or len(new_password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError({"new_password": f"at least {MIN_PASSWORD_LENGTH} characters"})
+    set_password(session=session, actor=username, username=username, password=new_password)
+
+
+def set_disabled(*, session: Session, actor: str, username: str, disabled: bool = True) -> None:
+    """Disable an account (it can no longer log in) or enable it again; admins only, never yourself."""
+    _check_admin(session, actor)
+    user = get_user(session, username)
+    if user is None:
+        raise ValidationError({"username": f"no user {username!r}"})
+    if actor == username:
+        raise ValidationError({"username": "you cannot disable your own account"})
+    before = {"disabled": user.disabled_at is not None}
+    user.disabled_at = now() if disabled else None
+    _audit(
+        session,
+        actor,
+        "user.disable" if disabled else "user.enable",
+        f"user:{username}",
+        before,
+        {"disabled": disabled},
+    )
+
+
+def list_users(*, session: Session) -> list[dict]:
+    """Every account: user name, role, created, disabled (no hashes)."""
+    rows = session.exec(select(models.User).order_by(models.User.username)).all()
+    return [
+        {"username": u.username, "role": u.role, "created_at": u.created_at, "disabled": u.disabled_at is not None}
+        for u in rows
+    ]
 
 
 def authenticate(*, session: Session, username: str, password: str) -> models.User | None:
     """The user when the password matches; None otherwise (in about the same time either way)."""
     user = get_user(session, username or "")
-    if user is None:
+    if user is None or user.disabled_at is not None:
         verify_password(password or "", _DUMMY_HASH)
         return None
     return user if verify_password(password or "", user.password_hash) else None
@@ -180,6 +228,21 @@ def revoke_wall_token(*, session: Session, actor: str, token_id: int) -> None:
     _audit(session, actor, "wall_token.revoke", f"wall_token:{row.id}", {"label": row.label}, {})
 
 
+def list_wall_tokens(*, session: Session) -> list[dict]:
+    """Every wall token: id, label, who made it and when, revoked when (never the token itself)."""
+    rows = session.exec(select(models.WallToken).order_by(models.WallToken.id)).all()
+    return [
+        {
+            "id": r.id,
+            "label": r.label,
+            "created_by": r.created_by,
+            "created_at": r.created_at,
+            "revoked_at": r.revoked_at,
+        }
+        for r in rows
+    ]
+
+
 def check_wall_token(*, session: Session, token: str | None) -> int | None:
     """The id of the valid (not revoked) wall token `token`, else None."""
     if not token or len(token) > 200:
@@ -203,10 +266,11 @@ def wall_token_valid(*, session: Session, token_id: int | None) -> bool:
 def main(argv: list[str] | None = None, *, engine=None) -> int:
     """Accounts and wall tokens from the command line (the actor must be an admin account).
 
-        python -m core.users create NAME --role operator --actor admin     (asks for the password)
-        python -m core.users set-role NAME viewer --actor admin
-        python -m core.users wall-token --label "depot screen" --actor admin
-        python -m core.users revoke-wall-token ID --actor admin
+    python -m core.users create NAME --role operator --actor admin     (asks for the password)
+    python -m core.users set-role NAME viewer --actor admin
+    python -m core.users wall-token --label "depot screen" --actor admin
+    python -m core.users revoke-wall-token ID --actor admin
+    python -m core.users passwd NAME [--actor admin]   (your own, or as an admin anyone's; asks)
     """
     import argparse
     import getpass
@@ -214,8 +278,9 @@ def main(argv: list[str] | None = None, *, engine=None) -> int:
 
     from core.db import session_scope
 
-    parser = argparse.ArgumentParser(prog="python -m core.users", description=main.__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m core.users", description=main.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("create")
     p.add_argument("username")
@@ -230,12 +295,18 @@ def main(argv: list[str] | None = None, *, engine=None) -> int:
     p.add_argument("token_id", type=int)
     for p in sub.choices.values():
         p.add_argument("--actor", required=True)
+    p = sub.add_parser("passwd", help="set a password (asks for it twice)")
+    p.add_argument("username")
+    p.add_argument("--actor", help="the admin resetting it (default: the command line, which holds the database)")
+    p.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
     args = parser.parse_args(argv)
     try:
         with session_scope(engine) as session:
             if args.command == "create":
                 password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("Password: ")
-                create_user(session=session, actor=args.actor, username=args.username, password=password, role=args.role)
+                create_user(
+                    session=session, actor=args.actor, username=args.username, password=password, role=args.role
+                )
                 print(f"created {args.username} ({args.role})")
             elif args.command == "set-role":
                 set_role(session=session, actor=args.actor, username=args.username, role=args.role)
@@ -243,6 +314,16 @@ def main(argv: list[str] | None = None, *, engine=None) -> int:
             elif args.command == "wall-token":
                 token_id, token = create_wall_token(session=session, actor=args.actor, label=args.label)
                 print(f"wall token #{token_id} (shown once): /wall?token={token}")
+            elif args.command == "passwd":
+                if args.password_stdin:
+                    password = sys.stdin.readline().rstrip("\n")
+                else:
+                    password = getpass.getpass("New password: ")
+                    if getpass.getpass("Again: ") != password:
+                        raise ValidationError({"password": "the two entries differ"})
+                actor = args.actor or f"{SYSTEM_ACTOR_PREFIX}cli:{getpass.getuser()}"
+                set_password(session=session, actor=actor, username=args.username, password=password)
+                print(f"password of {args.username} changed")
             else:
                 revoke_wall_token(session=session, actor=args.actor, token_id=args.token_id)
                 print(f"wall token #{args.token_id} revoked")

@@ -1,4 +1,5 @@
-"""Audit log: who changed what, when, from what to what; filters and a CSV export."""
+"""Audit log: who changed what, when, from what to what, each change as a sentence in the site's
+time zone with the raw row a click away; filters and a CSV export."""
 
 from __future__ import annotations
 
@@ -31,16 +32,17 @@ def _rows(*, session, **filters) -> list[dict]:
     return audit.list_audit(session=session, timezone=_timezone(session), **filters)
 
 
-def _page_data(*, session) -> tuple[list[str], list[str], list[dict]]:
+def _page_data(*, session) -> tuple[list[str], list[str], list[dict], str]:
     actors, actions = audit.audit_filter_options(session=session)
-    return actors, actions, _rows(session=session, limit=SHOWN)
+    return actors, actions, _rows(session=session, limit=SHOWN), _timezone(session)
 
 
 def layout(**_query):
-    actors, actions, rows = controls.run_in_transaction(_page_data)
+    actors, actions, rows, timezone = controls.run_in_transaction(_page_data)
     return html.Div(
         [
             html.H2("Audit log", id=ui.AUDIT_TITLE),
+            html.P(f"Every change, newest first; times on the site's clock ({timezone}).", className="text-muted"),
             ui.audit_filters(actors, actions),
             dcc.Loading(html.Div(ui.audit_table(rows, SHOWN), id=ui.AUDIT_TABLE)),
         ]

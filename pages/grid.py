@@ -14,7 +14,15 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from components import ids
-from components.grid import events_table, grid_figure, limits_table, preview_table, tariff_card, upload_help
+from components.grid import (
+    events_table,
+    grid_figure,
+    limits_table,
+    preview_table,
+    price_feed_banner,
+    tariff_card,
+    upload_help,
+)
 from components.live import poller, register_visibility_gate
 from core import auth, controls, signals, telemetry
 from core.config import get_settings
@@ -168,6 +176,7 @@ def layout(**_query):
                 className="text-muted",
             ),
             poller(ids.GRID_INTERVAL, ids.GRID_TICK, get_settings().poll_interval_s),
+            html.Div(price_feed_banner(view["price_feed"], ids.GRID_PRICE_FEED), id=f"{ids.GRID_PRICE_FEED}-wrap"),
             dcc.Graph(id=ids.GRID_FIGURE, figure=grid_figure(view), config={"displaylogo": False}),
             html.H4("Import caps and export requests"),
             dbc.Switch(
@@ -195,6 +204,7 @@ def layout(**_query):
     Output(ids.GRID_FIGURE, "figure"),
     Output(f"{ids.GRID_EVENTS_TABLE}-wrap", "children"),
     Output(f"{ids.GRID_LIMITS_TABLE}-wrap", "children"),
+    Output(f"{ids.GRID_PRICE_FEED}-wrap", "children"),
     Input(ids.GRID_TICK, "data"),
     prevent_initial_call=True,
 )
@@ -205,6 +215,7 @@ def refresh(_n):
         grid_figure(view),
         events_table(view["events"], view["currency"], ids.GRID_EVENTS_TABLE),
         limits_table(view["limit_excursions"], ids.GRID_LIMITS_TABLE),
+        price_feed_banner(view["price_feed"], ids.GRID_PRICE_FEED),
     )
 
 

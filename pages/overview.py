@@ -8,11 +8,13 @@ from dash import Input, Output, callback, dcc, html
 
 from components import format as fmt
 from components import ids
+from components.admin import setup_first
 from components.charts import site_power_figure
 from components.fleet import fleet_table, site_limits_card
 from components.live import kpi_card, poller, register_visibility_gate
 from components.vehicles import departure_result
-from core import telemetry
+from core import auth, telemetry
+from core.admin import web as admin_web
 from core.clock import now
 from core.config import get_settings
 
@@ -23,7 +25,11 @@ COST_INTERVAL_S = 60
 
 
 def layout(**_query):
-    snap, history = snapshot()
+    try:
+        snap, history = snapshot()
+    except telemetry.NoSiteError:  # a fresh install (V2G_DEMO=0): say what to set up first
+        return html.Div([html.H2("Overview", id=ids.OVERVIEW_TITLE),
+                         setup_first(admin_web.setup_steps(), is_admin=auth.current_role() == "admin")])
     site = snap.site
     rows = telemetry.fleet(site.id)
     chargers = {r.charger_id for r in rows if r.charger_id}
@@ -71,7 +77,9 @@ def kpi_row(snap):
         kpi_card("Price now", f"{fmt.price(snap.import_price, site.currency)} in", detail=f"{fmt.price(snap.export_price, site.currency)} out"),
         kpi_card("Grid events", str(len(snap.active_events)), detail=events),
     ]
-    return dbc.Row([dbc.Col(c, xs=12, sm=6, lg=3, className="mb-2") for c in cards])
+    row = dbc.Row([dbc.Col(c, xs=12, sm=6, lg=3, className="mb-2") for c in cards])
+    note = snap.site_meter_note  # the site meter is stale: say so, and that the plan assumes the worst
+    return [dbc.Alert(note, color="warning", id=ids.OVERVIEW_SITE_METER_NOTE, className="py-2 mb-2"), row] if note else row
 
 
 def departed_card(departed):

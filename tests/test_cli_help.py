@@ -9,7 +9,7 @@ import pytest
 
 from core.config import PROJECT_ROOT
 
-MODULES = ["core.dispatch", "core.signals", "core.reports", "core.controls", "core.users", "core.gateway", "core.simulator"]
+MODULES = ["core.dispatch", "core.signals", "core.reports", "core.controls", "core.users", "core.gateway", "core.simulator", "core.admin"]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -21,7 +21,7 @@ from core.controls.departures import set_departure_override, set_departure_sched
 from core.controls.overrides import start_override
 from core.controls.site_settings import set_site_settings
 from core.controls.v2g import add_v2g_window, set_v2g_off
-from core.controls.validation import ValidationError
+from core.controls.validation import FieldErrors, ValidationError, time_of_day
 from core.controls.vehicles import set_soc_floor, set_target
 from core.db import session_scope
 from core.rules.local_time import local_datetime
@@ -94,10 +94,11 @@ def form_change(
             timezone = vehicle_timezone(session=s, vehicle_id=v.get("vehicle") or "")
             departs_at = None
             if timezone is not None and day is not None and v.get("departs_time"):
-                try:
-                    departs_at = local_datetime(timezone, day, v["departs_time"])
-                except ValueError:
+                hhmm = time_of_day(FieldErrors(), "departs_time", v["departs_time"])  # the rule of every time field
+                if hhmm is None:
                     errors["departs_time"] = "a time of day as HH:MM"
+                else:
+                    departs_at = local_datetime(timezone, day, hhmm)
             elif not v.get("departs_time"):
                 errors["departs_time"] = "required"
             if departs_at is None and errors:

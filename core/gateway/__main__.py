@@ -63,35 +63,53 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("ocpp").setLevel(logging.WARNING)  # it logs every frame at INFO
     logging.getLogger("websockets").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # "Running job ..." on every tick
     if args.command == "add-charger":
         return add_charger(args)
     return asyncio.run(serve_until_signalled(args))
 
 
 def add_charger(args: argparse.Namespace) -> int:
-    from core.gateway.auth import RegistrationError, register_charger
+    """Register (or with --replace, change) a charger through the admin service (core.admin.chargers)."""
+    import getpass
+
+    from core import models
+    from core.admin.chargers import add_charger as admin_add_charger
+    from core.admin.chargers import edit_charger, rotate_password
+    from core.db import session_scope
+    from core.errors import PermissionDenied, ValidationError
+    from core.users import SYSTEM_ACTOR_PREFIX
 
     engine = init_db(get_engine(get_settings().database_url))
+    actor = f"{SYSTEM_ACTOR_PREFIX}cli:{getpass.getuser()}"
+    fields = {
+        "protocol": args.protocol, "max_charge_kw": args.max_charge_kw, "max_discharge_kw": args.max_discharge_kw,
+        "efficiency": args.efficiency, "accepts_negative_limits": args.accepts_negative_limits,
+    }
     try:
-        charger = register_charger(
-            engine=engine,
-            charger_id=args.charger_id,
-            password=args.password,
-            protocol=args.protocol,
-            max_charge_kw=args.max_charge_kw,
-            max_discharge_kw=args.max_discharge_kw,
-            site_id=args.site,
-            accepts_negative_limits=args.accepts_negative_limits,
-            efficiency=args.efficiency,
-            replace=args.replace,
-        )
-    except RegistrationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        with session_scope(engine) as session:
+            existing = session.get(models.Charger, args.charger_id)
+            if existing is not None and args.replace:
+                if args.site is not None:
+                    fields["site_id"] = args.site
+                charger = edit_charger(session=session, actor=actor, charger_id=args.charger_id, **fields)
+                rotate_password(session=session, actor=actor, charger_id=args.charger_id, password=args.password)
+            else:
+                charger, _ = admin_add_charger(
+                    session=session, actor=actor, charger_id=args.charger_id, site_id=args.site,
+                    password=args.password, **fields,
+                )
+            summary = (
+                f"registered {charger.id} at site {charger.site_id}: OCPP {charger.protocol}, "
+                f"{charger.max_charge_kw:g} kW charge / {charger.max_discharge_kw:g} kW discharge"
+            )
+    except (ValidationError, PermissionDenied) as exc:
+        errors = getattr(exc, "errors", {"error": str(exc)})
+        for field, message in errors.items():
+            hint = " (use --replace to change it)" if "already registered" in message else ""
+            print(f"error: {field}: {message}{hint}", file=sys.stderr)
         return 2
-    print(
-        f"registered {charger.id} at site {charger.site_id}: OCPP {charger.protocol}, "
-        f"{charger.max_charge_kw:g} kW charge / {charger.max_discharge_kw:g} kW discharge"
-    )
+    print(summary)
     return 0
 
 

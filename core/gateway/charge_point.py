@@ -9,7 +9,14 @@ charger sends can end its connection or the gateway:
 * an action nobody handles gets NotImplemented when unknown and NotSupported when known, as OCPP-J
   defines them (the library has the two the other way round, and in 2.1 answers nothing at all);
 * on 1.6, error codes use the 1.6 spelling (FormationViolation, OccurenceConstraintViolation);
-* any other exception while handling one frame is logged and the connection stays up.
+* any other exception while handling one frame is logged and the connection stays up;
+* a message id longer than OCPP-J's 36 characters, or a frame nested deeper than MAX_JSON_DEPTH, is
+  refused with the bad-frame CallError (id "-1", never echoed back), the depth checked before the
+  frame is parsed (the json module would recurse); a binary frame closes the connection with 1003
+  (OCPP-J frames are text). The frame size is bounded by the server (websockets `max_size`: 1009).
+
+The per-message path does only what the bare library does plus queuing: liveness (Charger.last_seen)
+is queued at most once per SEEN_RESOLUTION_S per connection, not for every message.
 
 It also records the handling time of every CALL and sends the outbox's commands (`send_command`):
 always `suppress=False`, with a timeout, and given up at once when the connection drops.
@@ -20,18 +27,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import accumulate
 from typing import TYPE_CHECKING
 
 from ocpp.charge_point import camel_to_snake_case, remove_nones, serialize_as_dict, snake_to_camel_case
 from ocpp.exceptions import (
+    FormatViolationError,
     InternalError,
     NotSupportedError,
     OCPPError,
     PropertyConstraintViolationError,
+    ProtocolError,
     UnknownCallErrorCodeError,
 )
 from ocpp.exceptions import (
@@ -58,6 +69,15 @@ KNOWN_ACTIONS = {
     "2.0.1": {a.value for a in Action201},
     "2.1": {a.value for a in Action21},
 }
+MAX_MESSAGE_ID_LENGTH = 36  # OCPP-J: the message id is a string of at most 36 characters
+# The deepest OCPP 2.1 message (a SetChargingProfile with V2X curves) nests about 10 levels.
+MAX_JSON_DEPTH = 32
+SEEN_RESOLUTION_S = 5.0  # Charger.last_seen is at most this old while the charger talks
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+_CALL_HEAD = re.compile(r'\s*\[\s*2\s*,\s*"([^"\\]{1,36})"')
+
 # OCPP-J 1.6 §4.2.3 spells two codes differently from 2.x (and from the library).
 _CODES_16 = {
     "FormatViolation": "FormationViolation",
@@ -82,6 +102,18 @@ class GatewayContext:
     stats: LatencyStats
     heartbeat_interval_s: int = 300
     on_first_message: Callable[[GatewayChargePoint], None] | None = None
+    # (charger id, power kW) of a connector / EVSE 0 reading -> True when that charger's main meter is
+    # a configured site meter (core.meters.runner.MeterRunner.feed_main_meter).
+    main_meter: Callable[[str, float], bool] | None = None
+
+
+def nested_deeper_than(raw: str, limit: int) -> bool:
+    """True when the JSON text nests arrays/objects more than `limit` deep (brackets in strings
+    do not count). C-speed string scans; the usual message has fewer brackets than `limit` in all."""
+    if raw.count("[") + raw.count("{") <= limit:
+        return False
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", raw))
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0) > limit
 
 
 def iso_now() -> str:
@@ -98,6 +130,7 @@ class GatewayChargePoint:
         super().__init__(charger_id, connection, response_timeout=call_timeout_s)
         self.context = context
         self._spoke = False
+        self._seen_queued_at = -SEEN_RESOLUTION_S  # monotonic time of the last ChargerSeen queued
 
     # -- for handlers --
 
@@ -128,12 +161,23 @@ class GatewayChargePoint:
         except MeterValueError as exc:
             raise PropertyConstraintViolationError(details={"cause": str(exc)}) from exc
 
+    def fed_to_site_meter(self, readings: tuple[Reading, ...]) -> bool:
+        """Connector / EVSE 0 readings of a charger whose main meter is a site meter go to the meter
+        runner instead of the charger's own samples (they measure the site, not a vehicle)."""
+        powers = [r.power_kw for r in readings if r.power_kw is not None]
+        hook = self.context.main_meter
+        return bool(hook is not None and powers and hook(self.id, powers[-1]))
+
     # -- receiving --
 
     async def start(self) -> None:
         """Receive and answer frames until the connection closes (raises ConnectionClosed)."""
         while True:
             message = await self._connection.recv()
+            if not isinstance(message, str):
+                log.warning("%s: binary frame (%d bytes): closing with 1003", self.id, len(message))
+                await self._connection.close(1003, "OCPP-J frames are text frames")
+                return
             try:
                 await self.route_message(message)
             except ConnectionClosed:
@@ -144,6 +188,11 @@ class GatewayChargePoint:
 
     async def route_message(self, raw_msg) -> None:
         received = time.perf_counter()
+        if nested_deeper_than(raw_msg, MAX_JSON_DEPTH):
+            head = _CALL_HEAD.match(raw_msg)
+            error = FormatViolationError(details={"cause": f"frame nested deeper than {MAX_JSON_DEPTH} levels"})
+            await self._answer_bad_frame(raw_msg, error, frame=[2, head.group(1)] if head else None)
+            return
         try:
             msg = unpack(raw_msg)
         except OCPPError as error:
@@ -155,7 +204,15 @@ class GatewayChargePoint:
             else:  # unsolicited: dropped, or it would pile up for the next call to skip
                 log.warning("%s: answer to no CALL of ours ignored: %.200r", self.id, raw_msg)
             return
-        self.put(ChargerSeen(self.id, now()))
+        if not isinstance(msg.unique_id, str) or len(msg.unique_id) > MAX_MESSAGE_ID_LENGTH:
+            # Not echoed: a charger must not make us send back what it sent (OCPP-J: "-1" when the
+            # message id cannot be read).
+            cause = f"message id must be a string of at most {MAX_MESSAGE_ID_LENGTH} characters"
+            await self._answer_bad_frame(raw_msg, ProtocolError(details={"cause": cause}), frame=[2, "-1"])
+            return
+        if received - self._seen_queued_at >= SEEN_RESOLUTION_S:
+            self._seen_queued_at = received
+            self.put(ChargerSeen(self.id, now()))
         try:
             await self._handle_call(msg)
         except OCPPError as error:
@@ -177,25 +234,21 @@ class GatewayChargePoint:
         handlers = self.route_map.get(msg.action) if isinstance(msg.action, str) else None
         if not handlers or "_on_action" not in handlers:
             if isinstance(msg.action, str) and msg.action in KNOWN_ACTIONS[self.protocol]:
-                raise NotSupportedError(
-                    details={"cause": f"{msg.action} is not supported by this central system"}
-                )
-            raise OcppNotImplementedError(
-                details={"cause": f"{msg.action!r} is not an OCPP {self.protocol} action"}
-            )
+                raise NotSupportedError(details={"cause": f"{msg.action} is not supported by this central system"})
+            raise OcppNotImplementedError(details={"cause": f"{msg.action!r} is not an OCPP {self.protocol} action"})
         return await super()._handle_call(msg)
 
-    async def _answer_bad_frame(self, raw_msg, error: OCPPError) -> None:
-        try:
-            frame = json.loads(raw_msg)
-        except (TypeError, ValueError):
-            frame = None
+    async def _answer_bad_frame(self, raw_msg, error: OCPPError, *, frame: list | None = None) -> None:
+        """The CallError for a frame that is no valid OCPP-J CALL; `frame` when already known."""
+        if frame is None:
+            try:
+                frame = json.loads(raw_msg)
+            except (TypeError, ValueError, RecursionError):
+                frame = None
         if isinstance(frame, list) and frame and frame[0] in (MessageType.CallResult, MessageType.CallError):
             log.warning("%s: malformed answer frame ignored: %.200r", self.id, raw_msg)
             return  # never answer an answer
-        unique_id = (
-            frame[1] if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str) else "-1"
-        )
+        unique_id = frame[1] if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str) else "-1"
         if self.protocol == "1.6":
             code = "FormationViolation"
         elif isinstance(frame, list) and frame and frame[0] not in (2, 3, 4) and unique_id != "-1":

@@ -92,6 +92,8 @@ class ChargePoint16(GatewayChargePoint, ChargePoint):
     @on(Action.meter_values)
     async def on_meter_values(self, connector_id: int, meter_value: list, transaction_id: int | None = None, **_):
         readings = self.readings_of(meter_value)
+        if connector_id == 0 and self.fed_to_site_meter(readings):
+            return call_result.MeterValues()
         if readings:
             tx = None if transaction_id is None else str(transaction_id)
             await self.store(MeterReadings(self.id, readings, transaction_id=tx))

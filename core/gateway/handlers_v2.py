@@ -62,6 +62,8 @@ class _ChargePoint2x(GatewayChargePoint):
     @on("MeterValues")
     async def on_meter_values(self, evse_id: int, meter_value: list, **_):
         readings = self.readings_of(meter_value)
+        if evse_id == 0 and self.fed_to_site_meter(readings):
+            return self._call_result.MeterValues()
         if readings:
             await self.store(MeterReadings(self.id, readings))
         return self._call_result.MeterValues()

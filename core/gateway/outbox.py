@@ -23,7 +23,7 @@ import contextlib
 import itertools
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 from sqlmodel import col, select
@@ -33,6 +33,7 @@ from core.charging_profiles import safe_default_profile, transaction_id_of, vali
 from core.clock import now
 from core.db import session_scope
 from core.gateway.charge_point import CommandAnswer
+from core.gateway.in_force import accepted_commands, limit_in_force_kw
 from core.gateway.registry import Registry
 from core.planning import schedule_power_at
 
@@ -130,9 +131,7 @@ class Outbox:
         for command in commands:
             sent_at = now()
             try:
-                answer = await self.registry.send(
-                    command.charger_id, action=command.action, payload=command.payload
-                )
+                answer = await self.registry.send(command.charger_id, action=command.action, payload=command.payload)
             except Exception as exc:  # a bug of ours must not leave the command pending forever
                 log.exception("sending command %s failed", command.id)
                 answer = CommandAnswer("CallError", {"local": True, "error": repr(exc)})
@@ -164,24 +163,12 @@ def pending_commands(engine: Engine, *, at: datetime) -> list[PendingCommand]:
     `at` above the profile in force (the last one the charger accepted, else the safe default: full power)."""
     command = models.ChargingProfileCommand
     with session_scope(engine) as session:
-        rows = session.exec(
-            select(command).where(command.status == "pending").order_by(col(command.id))
-        ).all()
+        rows = session.exec(select(command).where(command.status == "pending").order_by(col(command.id))).all()
         sets = {row.charger_id for row in rows if row.action == "set" and row.schedule}
-        in_force: dict[str, float | None] = {}
-        for charger_id in sets:
-            accepted = session.exec(
-                select(command)
-                .where(command.charger_id == charger_id)
-                .where(command.status == "Accepted")
-                .where(col(command.action).in_(("set", "default", "guard", "boost")))
-                .order_by(col(command.id).desc())
-                .limit(1)
-            ).first()
-            if accepted is not None and accepted.action in ("set", "guard", "boost") and accepted.schedule:
-                in_force[charger_id] = schedule_power_at(accepted.schedule, at)
-            else:
-                in_force[charger_id] = None  # the safe default: full power, nothing is higher
+        # The cap or dispatch profile in force now (core.gateway.in_force); None: the safe default,
+        # full power, which nothing is higher than. Caps last minutes: a day back is plenty.
+        accepted = accepted_commands(session, sorted(sets), since=at - timedelta(days=1))
+        in_force = {charger_id: limit_in_force_kw(accepted[charger_id], at) for charger_id in sets}
         pending = []
         for row in rows:
             raises = False
@@ -221,9 +208,7 @@ def queue_resync(engine: Engine, *, charger_id: str, at: datetime) -> list[int]:
             models.ChargingProfileCommand(
                 charger_id=charger_id,
                 action="default",
-                payload=safe_default_profile(
-                    protocol=charger.protocol, max_charge_kw=charger.max_charge_kw, at=at
-                ),
+                payload=safe_default_profile(protocol=charger.protocol, max_charge_kw=charger.max_charge_kw, at=at),
             )
         ]
         latest = session.exec(

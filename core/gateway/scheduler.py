@@ -1,10 +1,12 @@
 """The gateway's one scheduler (APScheduler 3, AsyncIOScheduler on the gateway's event loop).
 
-Two jobs:
+Three jobs:
 * "dispatch": every dispatch interval, `core.planning.run_dispatch(site_id=..., trigger="schedule")`
   for every site; the first run right at start-up.
 * "replan-check": every ~2 s, `core.planning.replan_wanted(site_id=...)` for every site, and a
   dispatch run at once (trigger "replan") where it says yes (a plug-in, plug-out or operator change).
+* "day-ahead": on start and each afternoon, `core.signals.refresh_all`: day-ahead prices for every
+  site with a price feed (ENTSO-E), with retries; a failure is recorded and planning uses the tariff.
 
 Planning is blocking work (database, LP solver), so it runs in a worker thread (`asyncio.to_thread`)
 and the sockets keep being served; it holds no database lock while the LP solves, so the telemetry
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -36,6 +39,12 @@ log = logging.getLogger(__name__)
 DISPATCH_JOB_ID = "dispatch"
 REPLAN_CHECK_JOB_ID = "replan-check"
 REPLAN_CHECK_INTERVAL_S = 2.0
+# Day-ahead prices (core.signals.day_ahead): on start, and after ENTSO-E publishes tomorrow's (about
+# 12:45 CET; the later run catches a late publication). Wall-clock times, whatever the console's clock.
+DAY_AHEAD_JOB_ID = "day-ahead"
+DAY_AHEAD_HOURS = "13,16"
+DAY_AHEAD_MINUTE = 15
+DAY_AHEAD_TIMEZONE = "Europe/Amsterdam"
 # A dispatch run that is this late (the loop was busy) still runs; a later one is skipped.
 MISFIRE_GRACE_S = 30
 
@@ -115,6 +124,20 @@ class DispatchScheduler:
             max_instances=1,
             misfire_grace_time=MISFIRE_GRACE_S,
         )
+        self.scheduler.add_job(
+            self.refresh_day_ahead,
+            "cron",
+            hour=DAY_AHEAD_HOURS,
+            minute=DAY_AHEAD_MINUTE,
+            timezone=DAY_AHEAD_TIMEZONE,
+            id=DAY_AHEAD_JOB_ID,
+            name="day-ahead prices",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+            next_run_time=datetime.now(UTC),  # and once on start-up
+        )
         self.scheduler.start()
         log.info(
             "dispatch every %.1f s, re-plan check every %.1f s",
@@ -123,6 +146,8 @@ class DispatchScheduler:
         )
 
     def shutdown(self) -> None:
+        if getattr(self, "day_ahead_stop", None) is not None:
+            self.day_ahead_stop.set()  # a day-ahead fetch waiting to try again gives up at once
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
 
@@ -148,8 +173,18 @@ class DispatchScheduler:
                 self.planning.run_dispatch, site_id=site_id, trigger=trigger, engine=self.engine
             )
         self.runs = [*self.runs[-99:], (site_id, trigger, run_id)]
-        log.info("dispatch run %s for %s (%s)", run_id, site_id, trigger)
+        # INFO only when something changed (a charger got a new profile, or the plan is a fallback);
+        # a routine run that keeps every profile is DEBUG, so the log stays readable.
+        news = await asyncio.to_thread(run_news, self.engine, run_id)
+        log.log(logging.INFO if news else logging.DEBUG, "dispatch run %s for %s (%s)%s", run_id, site_id, trigger, news)
         return run_id
+
+    async def refresh_day_ahead(self) -> None:
+        """Fetch day-ahead prices for every site with a price feed (blocking HTTP with back-off: a thread)."""
+        from core.signals.day_ahead import refresh_all
+
+        self.day_ahead_stop = getattr(self, "day_ahead_stop", None) or threading.Event()
+        await asyncio.to_thread(refresh_all, engine=self.engine, stop=self.day_ahead_stop)
 
     def _on_job_event(self, event: JobExecutionEvent) -> None:
         if event.code == EVENT_JOB_ERROR:
@@ -158,6 +193,21 @@ class DispatchScheduler:
             log.warning("scheduled job %s missed its run at %s", event.job_id, event.scheduled_run_time)
         else:
             log.warning("scheduled job %s skipped: its previous run is still going", event.job_id)
+
+
+def run_news(engine: Engine, run_id: int | None) -> str:
+    """What dispatch run `run_id` changed, for the log ("": nothing; the profiles stay as they were)."""
+    if run_id is None:
+        return ""
+    with session_scope(engine) as session:
+        run = session.get(models.DispatchRun, run_id)
+        sent = session.exec(
+            select(models.ChargingProfileCommand.id).where(models.ChargingProfileCommand.run_id == run_id)
+        ).all()
+    parts = [f"{len(sent)} new charging profile(s)"] if sent else []
+    if run is not None and run.status not in ("optimal", "running"):
+        parts.append(f"status {run.status}")
+    return f": {', '.join(parts)}" if parts else ""
 
 
 def site_ids(engine: Engine) -> list[str]:

@@ -1,15 +1,19 @@
 """The site meter: one SiteSample per site every meter interval.
 
-EV power is the sum of the latest power of each charger of the site (readings older than a few
-meter intervals count as nothing); net import = building load - PV + EV power.
+EV power is the sum of each charger's power now: its latest reading, moved by any change of the
+profile in force since (core.gateway.in_force: a station reads every meter interval but switches
+at the period start); readings older than a few meter intervals count as nothing. Net import =
+building load - PV + EV power.
 
 The site-limit guard runs on every reading (core.rules.limit_guard): beyond the limit minus its
 headroom, the largest contributors get a short cap at once (a charging profile above the dispatch
 one, GUARD_STACK_LEVEL, for GUARD_HOLD), a re-plan is asked for, and the excursion is recorded
 (models.LimitExcursion: readings, worst kW over the limit, seconds over it) for the Grid page.
 
-Building load and PV: in demo mode they come from the demo profile (data/demo/profile.csv) at the
-current time. A real site would plug its meter reader in here (`building_and_pv_kw`); without one
+Building load and PV: a site with a configured meter (core.meters) gets its samples from the
+gateway's meter runner (`meters`): one sample per new reading, measured net import kept, what the
+meter does not give derived (core.meters.derive), none while the meter is stale. Otherwise, in demo
+mode, they come from the demo profile (data/demo/profile.csv) at the current time; without either
 the gateway writes no site samples, rather than inventing a building load.
 """
 
@@ -30,6 +34,7 @@ from core.config import Settings
 from core.db import session_scope
 from core.demo import DemoProfile, read_demo
 from core.gateway.guard_profiles import queue_guard_profile
+from core.gateway.in_force import accepted_commands, estimate_power_kw, limit_in_force_kw
 from core.rules.limit_guard import guard_decision
 from core.sites import request_replan
 
@@ -60,6 +65,7 @@ class SiteMeter:
         self._guard_hold = timedelta(seconds=max(120.0, 1.2 * settings.dispatch_interval_on_clock_s))
         self._guarded: dict[str, tuple[datetime, float]] = {}  # charger -> (when capped, cap kW)
         self._excursions: dict[str, int] = {}  # site -> open LimitExcursion id
+        self.meters = None  # set by the gateway: its core.meters.runner.MeterRunner
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="site-meter")
@@ -73,13 +79,18 @@ class SiteMeter:
     async def _run(self) -> None:
         while True:
             try:
-                await asyncio.to_thread(self.write_samples, now())
+                if self._has_sites_to_meter():  # else not even a hop to a worker thread
+                    await asyncio.to_thread(self.write_samples, now())
                 if self.guard_commands_queued and self.on_guard is not None:
                     self.on_guard()
             except Exception:
                 log.exception("site meter failed")
             # The interval is in the console's time: at demo speed 60 a 10 s interval is 1/6 s.
             await asyncio.sleep(get_clock().sleep_seconds(self.interval_s))
+
+    def _has_sites_to_meter(self) -> bool:
+        """Whether any site gets samples: the demo profile, or a configured meter (core.meters)."""
+        return self._demo_profile is not None or (self.meters is not None and self.meters.configured(None))
 
     def building_and_pv_kw(self, site_id: str, at: datetime) -> tuple[float, float] | None:
         """(building load, PV) of a site at `at`; None when the site has no meter reading.
@@ -95,23 +106,34 @@ class SiteMeter:
         """(worker thread) Write and return one sample for every site that has a meter reading."""
         written = []
         self.guard_commands_queued = 0
+        if not self._has_sites_to_meter():
+            return written  # nothing to read: no query every interval
         with session_scope(self.engine) as session:
             for site in session.exec(select(models.Site)).all():
-                building_and_pv = self.building_and_pv_kw(site.id, at)
-                if building_and_pv is None:
+                metered = self.meters is not None and self.meters.configured(site.id)
+                building_and_pv = None if metered else self.building_and_pv_kw(site.id, at)
+                if building_and_pv is None and not metered:
                     continue
-                building_kw, pv_kw = building_and_pv
-                powers = latest_charger_powers_kw(session, site_id=site.id, since=at - self._fresh)
+                powers = estimated_charger_powers_kw(session, site_id=site.id, since=at - self._fresh, at=at)
                 ev_kw = sum(powers.values())
+                time, building_kw, pv_kw, net_kw = at, *(building_and_pv or (0.0, 0.0)), 0.0
+                if metered:
+                    reading = self.meters.site_flows(site.id, ev_kw=ev_kw, at=at)
+                    if reading is None:
+                        continue  # nothing new, or the meter is stale: no sample
+                    time, flows = reading
+                    building_kw, pv_kw, net_kw = flows.building_load_kw, flows.pv_kw, flows.net_import_kw
+                else:
+                    net_kw = building_kw - pv_kw + ev_kw
                 sample = models.SiteSample(
                     site_id=site.id,
-                    time=at,
+                    time=time,
                     building_load_kw=building_kw,
                     pv_kw=pv_kw,
                     ev_power_kw=round(ev_kw, 4),
                     ev_charge_kw=round(sum(p for p in powers.values() if p > 0), 4),
                     ev_discharge_kw=round(-sum(p for p in powers.values() if p < 0), 4),
-                    net_import_kw=round(building_kw - pv_kw + ev_kw, 4),
+                    net_import_kw=round(net_kw, 4),
                 )
                 session.add(sample)
                 self.guard_commands_queued += self._guard(session, site, at, sample.net_import_kw, powers)
@@ -133,7 +155,11 @@ class SiteMeter:
         queued = 0
         for charger_id, cap_kw in decision.caps_kw.items():
             previous = self._guarded.get(charger_id)
-            if previous and at - previous[0] < self._guard_hold / 2 and _no_looser(previous[1], cap_kw, decision.direction):
+            if (
+                previous
+                and at - previous[0] < self._guard_hold / 2
+                and _no_looser(previous[1], cap_kw, decision.direction)
+            ):
                 continue  # already capped as tightly; the charger may still be ramping down
             if self._queue_cap(session, charger_id, cap_kw, at):
                 self._guarded[charger_id] = (at, cap_kw)
@@ -197,8 +223,26 @@ def _no_looser(previous_cap_kw: float, cap_kw: float, direction: str) -> bool:
     return cap_kw >= previous_cap_kw if direction == "import" else cap_kw <= previous_cap_kw
 
 
-def latest_charger_powers_kw(session, *, site_id: str, since: datetime) -> dict[str, float]:
-    """Charger id -> its latest power reading at or after `since`, for the chargers of a site."""
+def estimated_charger_powers_kw(session, *, site_id: str, since: datetime, at: datetime) -> dict[str, float]:
+    """Charger id -> its power at `at`: its latest reading at or after `since`, moved by any change
+    of the profile in force since that reading (core.gateway.in_force)."""
+    readings = latest_charger_readings(session, site_id=site_id, since=since)
+    if not readings:
+        return {}
+    oldest = min(t for t, _ in readings.values())
+    commands = accepted_commands(session, list(readings), since=oldest)
+    return {
+        charger_id: estimate_power_kw(
+            power_kw,
+            limit_then_kw=limit_in_force_kw(commands[charger_id], read_at),
+            limit_now_kw=limit_in_force_kw(commands[charger_id], at),
+        )
+        for charger_id, (read_at, power_kw) in readings.items()
+    }
+
+
+def latest_charger_readings(session, *, site_id: str, since: datetime) -> dict[str, tuple[datetime, float]]:
+    """Charger id -> (time, power) of its latest power reading at or after `since`, for a site's chargers."""
     sample = models.MeterSample
     charger_ids = select(models.Charger.id).where(models.Charger.site_id == site_id)
     latest = (
@@ -210,8 +254,8 @@ def latest_charger_powers_kw(session, *, site_id: str, since: datetime) -> dict[
         .subquery()
     )
     rows = session.exec(
-        select(sample.charger_id, sample.power_kw).join(
+        select(sample.charger_id, sample.time, sample.power_kw).join(
             latest, and_(sample.charger_id == latest.c.charger_id, sample.time == latest.c.time)
         )
     ).all()
-    return {charger_id: power_kw for charger_id, power_kw in rows}
+    return {charger_id: (time, power_kw) for charger_id, time, power_kw in rows}

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
-from sqlalchemy import tuple_
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from core import models
+from core.admin.vehicles import vehicle_for_token
 from core.departures import record_departure
 from core.gateway.events import (
     ChargerBooted,
@@ -29,6 +31,7 @@ from core.gateway.events import (
     TransactionStarted,
 )
 from core.gateway.meter import Reading
+from core.gateway.telemetry_cache import LookupCache
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +69,14 @@ class _SessionTouch:
 class Batch:
     """Applies events in order inside one session.
 
-    Set-based, because the writer must keep up with hundreds of chargers: everything the batch
-    needs (chargers, sessions, readings already stored at the same instants) is read up front in a
-    few queries, the events are applied in memory in order, and the ORM flushes once at the end
-    (and when a new session needs its id). Session energy is updated incrementally from the
-    registers' first value, which is remembered per session (a fact that never changes).
+    Set-based, because the writer must keep up with thousands of chargers: what the batch needs
+    (chargers, sessions, readings already stored at the same instants) and the writer's
+    LookupCache does not already hold is read up front in a few queries, the events are applied in
+    memory in order, and the ORM flushes once at the end (and when a new session needs its id);
+    new meter samples, most of a batch, go in one executemany beside the ORM.
+    Session energy is updated incrementally from the registers' first value, which is remembered
+    per session (a fact that never changes). `remember()` hands what it learnt to the cache; call
+    it only after the batch committed.
     """
 
     def __init__(
@@ -79,16 +85,23 @@ class Batch:
         *,
         pending_needs: dict[str, ChargingNeedsReported],
         first_registers: dict[int, tuple[float | None, float | None]],
+        cache: LookupCache | None = None,
     ):
         self.session = session
+        self._cache = cache if cache is not None else LookupCache()
+        self.queries = 0  # look-up queries this batch ran (the tests and the benchmark read it)
         self.result = BatchResult()
         self._pending_needs = pending_needs
         self._first_registers = first_registers
         self._chargers: dict[str, models.Charger] = {}
         self._by_transaction: dict[tuple[str, str], models.PlugSession] = {}
         self._open: dict[str, models.PlugSession] = {}
-        self._samples: dict[tuple[str, datetime], models.MeterSample] = {}
+        self._samples: dict[tuple[str, datetime], models.MeterSample | SimpleNamespace] = {}
         self._touched: dict[int, _SessionTouch] = {}
+        self._charger_ids: set[str] = set()
+        self._loaded_chargers: list[models.Charger] = []
+        self._latest: dict[str, datetime | None] = {}
+        self._new_samples: list[SimpleNamespace] = []  # rows to insert, in the batch's order
 
     def run(self, events: list[Event]) -> BatchResult:
         with self.session.no_autoflush:
@@ -96,39 +109,77 @@ class Batch:
             for event in events:
                 self.result.values.append(self.apply(event))
             self.session.flush()
+            if self._new_samples:  # one executemany, not the unit of work's bookkeeping per row
+                self.session.execute(insert(models.MeterSample), [vars(row) for row in self._new_samples])
             self._finish()
         return self.result
 
     def _prefetch(self, events: list[Event]) -> None:
-        charger_ids = {e.charger_id for e in events}
-        for charger in self.session.exec(
-            select(models.Charger).where(col(models.Charger.id).in_(charger_ids))
-        ):
-            self._chargers[charger.id] = charger
-        named = {(e.charger_id, e.transaction_id) for e in events if getattr(e, "transaction_id", None)}
+        cache = self._cache
+        charger_ids = self._charger_ids = {e.charger_id for e in events}
+        for event in events:
+            if isinstance(event, ChargerConnected):
+                cache.forget_charger(event.charger_id)
+        # Cached objects are attached first, so that the queries below find them in the identity map.
+        missing_chargers, unknown_open = set(), set()
+        for charger_id in charger_ids:
+            charger = cache.charger(charger_id)
+            if charger is None:
+                missing_chargers.add(charger_id)
+            else:
+                self.session.add(charger)
+                self._chargers[charger_id] = charger
+            if charger_id not in cache.open_sessions:
+                unknown_open.add(charger_id)
+            elif (plug := cache.open_sessions[charger_id]) is not None:
+                self.session.add(plug)
+                self._open[charger_id] = plug
+                self._by_transaction[(charger_id, plug.transaction_id)] = plug
+        if missing_chargers:
+            self.queries += 1
+            for charger in self.session.exec(
+                select(models.Charger).where(col(models.Charger.id).in_(missing_chargers))
+            ):
+                self._chargers[charger.id] = charger
+                self._loaded_chargers.append(charger)
+        named = {
+            (e.charger_id, e.transaction_id)
+            for e in events
+            if getattr(e, "transaction_id", None) and (e.charger_id, e.transaction_id) not in self._by_transaction
+        }
         if named:
+            self.queries += 1
             for plug in self.session.exec(
                 select(models.PlugSession)
                 .where(col(models.PlugSession.charger_id).in_({c for c, _ in named}))
                 .where(col(models.PlugSession.transaction_id).in_({t for _, t in named}))
             ):
                 self._by_transaction[(plug.charger_id, plug.transaction_id)] = plug
-        for plug in self.session.exec(
-            select(models.PlugSession)
-            .where(col(models.PlugSession.charger_id).in_(charger_ids))
-            .where(col(models.PlugSession.ended_at).is_(None))
-            .order_by(col(models.PlugSession.started_at))
-        ):
-            self._open[plug.charger_id] = plug  # the newest open one wins
-            self._by_transaction[(plug.charger_id, plug.transaction_id)] = plug
+        if unknown_open:
+            self.queries += 1
+            for plug in self.session.exec(
+                select(models.PlugSession)
+                .where(col(models.PlugSession.charger_id).in_(unknown_open))
+                .where(col(models.PlugSession.ended_at).is_(None))
+                .order_by(col(models.PlugSession.started_at))
+            ):
+                self._open[plug.charger_id] = plug  # the newest open one wins
+                self._by_transaction[(plug.charger_id, plug.transaction_id)] = plug
+        self._prefetch_samples(events)
+
+    def _prefetch_samples(self, events: list[Event]) -> None:
         instants = {(e.charger_id, t) for e in events for t in _instants(e)}
         if instants:
-            for row in self.session.exec(
-                select(models.MeterSample).where(
-                    tuple_(models.MeterSample.charger_id, models.MeterSample.time).in_(instants)
-                )
-            ):
-                self._samples[(row.charger_id, row.time)] = row
+            self.queries += self._cache.stored_samples(self.session, instants, self._samples, self._latest)
+
+    def remember(self) -> None:
+        """Hand what this batch knows to the writer's cache; only once it committed."""
+        self._cache.learn(
+            loaded_chargers=self._loaded_chargers,
+            open_sessions={c: self._open.get(c) for c in self._charger_ids if c in self._chargers},
+            latest_samples=self._latest,
+            samples=self._samples.keys(),
+        )
 
     def apply(self, event: Event):
         """Apply one event; returns what the charger is answered with (a 1.6 transaction id), else None."""
@@ -211,7 +262,13 @@ class Batch:
     def _vehicle_of(self, id_tag: str) -> str | None:
         if not id_tag:
             return None
-        return self.session.exec(select(models.Vehicle.id).where(models.Vehicle.id_tag == id_tag)).first()
+        known, vehicle_id = self._cache.vehicle(id_tag)
+        if not known:
+            self.queries += 1
+            # By RFID tag or ISO 15118 EVCCID, retired vehicles left out (core.admin.vehicles).
+            vehicle_id = vehicle_for_token(session=self.session, token=id_tag)
+            self._cache.remember_vehicle(id_tag, vehicle_id)
+        return vehicle_id
 
     def _given_transaction_id(self, charger: models.Charger, start_key: str, at: datetime) -> str:
         """OCPP 1.6: the id the database gives this StartTransaction (the same one when it is sent again)."""
@@ -293,7 +350,7 @@ class Batch:
         for reading in readings:
             row = self._samples.get((charger_id, reading.time))
             if row is None:
-                row = models.MeterSample(
+                row = SimpleNamespace(
                     time=reading.time,
                     charger_id=charger_id,
                     session_id=plug.id if plug else None,
@@ -302,7 +359,7 @@ class Batch:
                     energy_import_kwh=reading.energy_import_kwh,
                     energy_export_kwh=reading.energy_export_kwh,
                 )
-                self.session.add(row)
+                self._new_samples.append(row)
                 self._samples[(charger_id, reading.time)] = row
                 self.result.rows_inserted += 1
             else:
@@ -340,9 +397,7 @@ class Batch:
             if plug.ended_at is not None:
                 plug.soc_end = max(touch.socs)[1] if touch.socs else self._last_soc(plug)
 
-    def _first_registers_of(
-        self, plug: models.PlugSession, touch: _SessionTouch
-    ) -> tuple[float | None, float | None]:
+    def _first_registers_of(self, plug: models.PlugSession, touch: _SessionTouch) -> tuple[float | None, float | None]:
         known = self._first_registers.get(plug.id) or self.result.first_registers.get(plug.id)
         if known is None:
             # Once per session and gateway run: its earliest stored registers (the index on
@@ -361,13 +416,9 @@ class Batch:
         first_import, first_export = known
         # A reading older than any seen (sent late) can only lower them.
         if touch.import_kwh:
-            first_import = (
-                min(touch.import_kwh) if first_import is None else min(first_import, *touch.import_kwh)
-            )
+            first_import = min(touch.import_kwh) if first_import is None else min(first_import, *touch.import_kwh)
         if touch.export_kwh:
-            first_export = (
-                min(touch.export_kwh) if first_export is None else min(first_export, *touch.export_kwh)
-            )
+            first_export = min(touch.export_kwh) if first_export is None else min(first_export, *touch.export_kwh)
         self.result.first_registers[plug.id] = (first_import, first_export)
         return first_import, first_export
 
@@ -387,10 +438,7 @@ class Batch:
 def _instants(event: Event) -> list[datetime]:
     """The (charger, time) instants an event may write a meter sample at."""
     times = [r.time for r in getattr(event, "readings", ())]
-    if (
-        getattr(event, "meter_start_kwh", None) is not None
-        or getattr(event, "meter_stop_kwh", None) is not None
-    ):
+    if getattr(event, "meter_start_kwh", None) is not None or getattr(event, "meter_stop_kwh", None) is not None:
         times.append(event.at)
     return times
 

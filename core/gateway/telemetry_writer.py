@@ -3,9 +3,12 @@
 A message handler parses its payload, hands the event here and, for anything the charger must not
 have to send again (transactions, meter readings), awaits `store`: the charger is answered only
 after the batch holding its event is committed, so a crash of the gateway never loses what was
-acknowledged (the charger resends what it did not get an answer for). Batching stays: the writer
-drains whatever is queued and writes it in ONE transaction in a worker thread (`asyncio.to_thread`),
-so neither SQLite nor the ORM ever blocks the loop that serves the sockets. If a batch fails, its
+acknowledged (the charger resends what it did not get an answer for). Batching is by time: the
+writer commits at most once per `flush_interval_s` (an event after a quiet spell is written at
+once; under load, whatever arrived meanwhile, up to `max_batch`, goes in ONE transaction), in a
+worker thread (`asyncio.to_thread`), so neither SQLite nor the ORM ever blocks the loop that
+serves the sockets. Look-ups a batch needs are cached between batches (telemetry_cache.py), so a
+steady fleet's batch runs no look-up query at all. If a batch fails, its
 events are written again one by one, each in its own transaction; an event that fails alone is
 dropped (logged), and its handler answers with a CallError so that the charger sends it again.
 """
@@ -38,6 +41,7 @@ from core.gateway.events import (  # noqa: F401  (re-exported: the handlers' voc
     TransactionStarted,
 )
 from core.gateway.telemetry_batch import Batch, BatchResult
+from core.gateway.telemetry_cache import LookupCache
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,7 @@ class WriterStats:
     failed_batches: int = 0
     dropped_events: int = 0
     max_batch: int = 0
+    lookup_queries: int = 0  # queries run to read what a batch needs (not its writes)
 
 
 class TelemetryWriter:
@@ -66,13 +71,19 @@ class TelemetryWriter:
         *,
         engine: Engine,
         request_replan: Callable[[str], None] | None = None,
-        max_batch: int = 500,
+        max_batch: int = 1000,
+        flush_interval_s: float = 0.05,
     ):
-        """`request_replan(site_id)` runs (in the writer's thread) after a plug-in or plug-out is stored."""
+        """`request_replan(site_id)` runs (in the writer's thread) after a plug-in or plug-out is stored.
+
+        `flush_interval_s` is the shortest time between two commits: what a handler awaiting
+        `store` may wait at most, beyond the write itself, for the batch its event joins."""
         self.engine = engine
         self.stats = WriterStats()
         self._request_replan = request_replan
         self._max_batch = max_batch
+        self._flush_interval_s = flush_interval_s
+        self._cache = LookupCache()
         self._queue: asyncio.Queue[tuple[Event, asyncio.Future | None]] = asyncio.Queue()
         self._pending_needs: dict[str, ChargingNeedsReported] = {}
         self._first_registers: dict[int, tuple[float | None, float | None]] = {}
@@ -108,8 +119,14 @@ class TelemetryWriter:
         self._task = None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        last_write = -self._flush_interval_s
         while True:
             batch = [await self._queue.get()]
+            wait_s = last_write + self._flush_interval_s - loop.time()
+            if wait_s > 0 and self._queue.qsize() < self._max_batch:
+                await asyncio.sleep(wait_s)  # let the batch fill: one commit per interval at most
+            last_write = loop.time()
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             outcomes: list = [EventNotStored("the gateway stopped before the event was stored")] * len(batch)
@@ -157,10 +174,25 @@ class TelemetryWriter:
         return outcomes
 
     def _apply_in_transaction(self, events: list[Event]) -> BatchResult:
-        with session_scope(self.engine) as session:
-            result = Batch(session, pending_needs=self._pending_needs, first_registers=self._first_registers).run(events)
+        batch = None
+        try:
+            with session_scope(self.engine) as session:
+                batch = Batch(
+                    session,
+                    pending_needs=self._pending_needs,
+                    first_registers=self._first_registers,
+                    cache=self._cache,
+                )
+                result = batch.run(events)
+        except Exception:
+            self._cache.clear()  # its objects were in the rolled-back session
+            raise
+        finally:
+            if batch is not None:
+                self.stats.lookup_queries += batch.queries
         # Only what was committed is remembered (a rolled-back session id may be given out again).
         self._first_registers.update(result.first_registers)
+        batch.remember()
         return result
 
 
@@ -182,7 +214,9 @@ def reserve_transaction_ids_below_stored(engine: Engine) -> None:
         counter = session.exec(select(func.max(models.Ocpp16TransactionId.id))).one() or 0
         if highest_stored <= counter:
             return
-        session.add(models.Ocpp16TransactionId(id=highest_stored, charger_id="", start_key="(ids given before the counter)"))
+        session.add(
+            models.Ocpp16TransactionId(id=highest_stored, charger_id="", start_key="(ids given before the counter)")
+        )
         session.flush()
         if session.get_bind().dialect.name == "postgresql":  # an explicit id does not move a PostgreSQL sequence
             session.exec(text(

@@ -32,7 +32,7 @@ from core.rules.departure_forecast import Battery, advance_soc, meets_target, sh
 from core.rules.discharge import effective_soc_floor
 from core.rules.limit_guard import headroom_kw
 from core.rules.staleness import is_stale
-from core.rules.taper import default_taper_start_soc
+from core.rules.taper import taper_start_soc_of
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +170,7 @@ class VehicleWatch:
         hours_left = (departure - at).total_seconds() / 3600.0
         short = kwh_short_at_departure(
             soc=soc, target_soc=target_soc, battery_kwh=vehicle.battery_kwh, power_kw=power_kw or 0.0,
-            max_charge_kw=min(charger.max_charge_kw, vehicle.max_charge_kw), efficiency=charger.efficiency, hours_left=hours_left, taper_start_soc=default_taper_start_soc(vehicle.kind),
+            max_charge_kw=min(charger.max_charge_kw, vehicle.max_charge_kw), efficiency=charger.efficiency, hours_left=hours_left, taper_start_soc=taper_start_soc_of(vehicle),
         )  # fmt: skip
         if short <= 0:
             return None

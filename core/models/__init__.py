@@ -8,6 +8,7 @@ One module per area; this package re-exports every table so that `from core.mode
 """
 
 from core.models.base import UTCDateTime
+from core.models.credentials import ChargerCredentialCheck
 from core.models.dispatch import ChargingProfileCommand, DispatchRun, Setpoint
 from core.models.fleet import (
     Charger,
@@ -22,9 +23,12 @@ from core.models.fleet import (
     Vehicle,
     effective_soc_floor,
 )
+from core.models.meters import SiteMeter
 from core.models.people import AuditEvent, LoginFailure, User, WallToken
+from core.models.prices import PriceFeed
 from core.models.signals import GridEventLedger, GridSignal, PricePoint, Tariff, TariffRule
 from core.models.telemetry import LimitExcursion, MeterSample, SiteSample
+from core.models.web_sessions import WebSession
 
 __all__ = [
     "UTCDateTime",
@@ -41,7 +45,9 @@ __all__ = [
     "MeterSample",
     "SiteSample",
     "LimitExcursion",
+    "SiteMeter",
     "PricePoint",
+    "PriceFeed",
     "GridSignal",
     "Tariff",
     "TariffRule",
@@ -53,5 +59,7 @@ __all__ = [
     "User",
     "LoginFailure",
     "WallToken",
+    "WebSession",
+    "ChargerCredentialCheck",
     "effective_soc_floor",
 ]

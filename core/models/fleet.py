@@ -20,6 +20,10 @@ class Site(SQLModel, table=True):
     currency: str = "EUR"
     import_limit_kw: float
     export_limit_kw: float
+    # Where the site is (for PV forecasts) and its PV peak power; None / 0 when not known.
+    latitude: float | None = None
+    longitude: float | None = None
+    pv_peak_kwp: float = 0.0
     default_soc_floor: float = 0.3
     hard_soc_floor: float = 0.2
     degradation_cost_per_kwh: float = 0.05
@@ -54,6 +58,8 @@ class Charger(SQLModel, table=True):
     model: str = ""
     # Operator switch (core.controls.set_v2g_off): no discharge on this charger whatever the windows say.
     v2g_off: bool | None = None
+    # When an admin retired it (core.admin.chargers): kept for history, no longer planned for.
+    retired_at: datetime | None = _utc_field(nullable=True)
 
     @property
     def bidirectional(self) -> bool:
@@ -75,8 +81,16 @@ class Vehicle(SQLModel, table=True):
     usual_arrival: str = "18:00"  # local time of day, HH:MM
     usual_departure: str = "07:00"
     v2g_allowed: bool = True
-    id_tag: str = Field(index=True, unique=True)
+    # Where its charging power starts to fall (core.rules.taper); None: the default of its kind.
+    taper_start_soc: float | None = None
+    # How it is recognised at a plug-in: its RFID id tag, its ISO 15118 EVCCID, or neither (an
+    # operator assigns it to the session: core.admin.recognition).
+    id_tag: str | None = Field(default=None, index=True, unique=True)
+    # ISO 15118 EVCCID (the vehicle's MAC) where it identifies itself by Plug & Charge.
+    evcc_id: str | None = Field(default=None, index=True, unique=True)
     home_charger_id: str | None = Field(default=None, foreign_key="charger.id")
+    # When an admin retired it (core.admin.vehicles): kept for history, no longer planned for.
+    retired_at: datetime | None = _utc_field(nullable=True)
 
 
 class PlugSession(SQLModel, table=True):

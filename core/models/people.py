@@ -30,6 +30,8 @@ class User(SQLModel, table=True):
     role: str = "viewer"  # viewer, operator, admin
     password_hash: str
     created_at: datetime = _utc_field(default_now=True)
+    # Set by an admin (core.admin.people.disable_user): the account can no longer log in.
+    disabled_at: datetime | None = _utc_field(nullable=True)
 
 
 class LoginFailure(SQLModel, table=True):

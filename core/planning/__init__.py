@@ -15,7 +15,7 @@ solved with no database session open (see `core.planning.run`).
 - `preview`: `preview_change`, what a change would do to the plan, kept nowhere.
 """
 
-from core.planning.forecast import FORECAST_WEEKS, MonthPeak, month_peak, price_forecast
+from core.planning.forecast import FORECAST_WEEKS, MonthPeak, load_pv_forecast, month_peak, price_forecast
 from core.planning.preview import PlanPreview, Preview, preview_change
 from core.planning.problem import PlannedVehicle, Problem, build_problem
 from core.planning.run import replan_wanted, request_replan, run_dispatch
@@ -37,6 +37,7 @@ __all__ = [
     "Problem",
     "build_problem",
     "compress",
+    "load_pv_forecast",
     "month_peak",
     "plan_changed",
     "preview_change",

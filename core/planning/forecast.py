@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from core import models, signals
+from core.planning.load_forecast import HISTORY_WEEKS, SiteHistory, history_forecast
+from core.planning.pv_forecast import has_pv_location, pv_forecast
 from core.rules.local_time import to_local
 from core.rules.steps import HORIZON_STEPS, STEP, floor_step, step_times
 
-# The load and PV forecast is the mean of the same weekday and time over this many past weeks.
-FORECAST_WEEKS = 3
+# The load forecast is the median of the same weekday and time over this many past weeks.
+FORECAST_WEEKS = HISTORY_WEEKS
 
 
 def price_forecast(
@@ -38,51 +40,26 @@ def price_forecast(
 
 
 def load_pv_forecast(
-    *, session: Session, site: models.Site, start: datetime, profile
+    *, session: Session, site: models.Site, start: datetime, profile, steps: int = HORIZON_STEPS
 ) -> tuple[list[float], list[float], str]:
     """Building load and PV per step (kW), and where the forecast came from.
 
-    The mean of the same weekday and time over the last weeks of site samples; the demo profile
-    (or the latest reading) where history is short.
+    Load: the site's own history (core.planning.load_forecast: same weekday and time over the last
+    weeks, then the demo profile, the same time of day lately, the mean). PV: clear sky at the
+    site's location scaled by its recent measured output (core.planning.pv_forecast) when the site
+    has a latitude, longitude and kWp; else the same history ladder as the load.
     """
-    sums = [[0.0, 0.0, 0] for _ in range(HORIZON_STEPS)]
-    for week in range(1, FORECAST_WEEKS + 1):
-        shift = timedelta(days=7 * week)
-        rows = session.exec(
-            select(models.SiteSample.time, models.SiteSample.building_load_kw, models.SiteSample.pv_kw)
-            .where(models.SiteSample.site_id == site.id)
-            .where(models.SiteSample.time >= start - shift)
-            .where(models.SiteSample.time < start - shift + STEP * HORIZON_STEPS)
-        ).all()
-        for t, load_kw, pv_kw in rows:
-            k = int((t + shift - start) / STEP)
-            if 0 <= k < HORIZON_STEPS:
-                sums[k][0] += load_kw
-                sums[k][1] += pv_kw
-                sums[k][2] += 1
-    covered = sum(1 for s in sums if s[2])
-    latest = session.exec(
-        select(models.SiteSample)
-        .where(models.SiteSample.site_id == site.id)
-        .order_by(col(models.SiteSample.time).desc())
-        .limit(1)
-    ).first()
-    load_kw, pv_kw = [], []
-    for (total_load_kw, total_pv_kw, n), t in zip(sums, step_times(start), strict=True):
-        if n:
-            load_kw.append(total_load_kw / n)
-            pv_kw.append(total_pv_kw / n)
-        elif profile is not None:
-            building_kw, profile_pv_kw, _, _ = profile.at(t)
-            load_kw.append(building_kw)
-            pv_kw.append(profile_pv_kw)
-        else:
-            load_kw.append(latest.building_load_kw if latest else 0.0)
-            pv_kw.append(0.0)
-    source = "history" if covered == HORIZON_STEPS else ("history + demo profile" if covered else "demo profile")
-    if profile is None and covered < HORIZON_STEPS:
-        source = "history + latest reading" if covered else "latest reading"
-    return load_kw, pv_kw, source
+    history = SiteHistory(session=session, site=site, start=start, steps=steps)
+    profile_rows = [profile.at(t) for t in step_times(start, steps)] if profile is not None else None
+    load = history_forecast(
+        history, "building_load_kw", profile_kw=[r[0] for r in profile_rows] if profile_rows else None
+    )
+    if has_pv_location(site):
+        pv = pv_forecast(history, site)
+        return load.kw, pv.kw, f"{load.source}; PV: {pv.source}"
+    pv_hist = history_forecast(history, "pv_kw", profile_kw=[r[1] for r in profile_rows] if profile_rows else None)
+    source = load.source if pv_hist.source == load.source else f"{load.source}; PV: {pv_hist.source}"
+    return load.kw, pv_hist.kw, source
 
 
 def grid_signal_entries(*, session: Session, site: models.Site, start: datetime) -> list[dict]:

@@ -26,13 +26,14 @@ from core.planning.margins import floor_guard_band, planned_departure
 from core.planning.state import (
     open_plugs,
     override_in_force,
+    site_load_in_force,
     site_v2g_windows,
     soc_in_force,
     v2g_step_ranges,
 )
 from core.rules.discharge import effective_soc_floor, may_discharge
 from core.rules.steps import HORIZON_STEPS, STEP_MINUTES, floor_step, step_index
-from core.rules.taper import default_taper_start_soc
+from core.rules.taper import taper_start_soc_of
 
 
 @dataclass
@@ -111,6 +112,10 @@ def build_problem(*, session: Session, site: models.Site, at: datetime) -> Probl
     start = floor_step(at)
     import_prices, export_prices, assumed = price_forecast(session=session, site=site, start=start, profile=profile)
     load_kw, pv_kw, forecast_source = load_pv_forecast(session=session, site=site, start=start, profile=profile)
+    load_kw, pv_kw, forecast_source = site_load_in_force(
+        session=session, site=site, at=at, start=start, load_kw=load_kw, pv_kw=pv_kw, source=forecast_source,
+        sample_interval_s=settings.meter_interval_s,
+    )  # the site meter: its reading for the step underway, or the worst case while it is stale
 
     windows = site_v2g_windows(session=session, site_id=site.id)
     chargers = {c.id: c for c in session.exec(select(models.Charger).where(models.Charger.site_id == site.id))}
@@ -152,7 +157,7 @@ def build_problem(*, session: Session, site: models.Site, at: datetime) -> Probl
             "max_charge_kw": vehicle.max_charge_kw,
             "max_discharge_kw": vehicle.max_discharge_kw,
             # the CC/CV taper near full, by the vehicle's kind (core.rules.taper)
-            "taper_start_soc": default_taper_start_soc(vehicle.kind),
+            "taper_start_soc": taper_start_soc_of(vehicle),
             "v2g_windows": (
                 v2g_step_ranges(windows, vehicle_id=vehicle.id, start=start, timezone=site.timezone)
                 if can_discharge

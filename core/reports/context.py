@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from core import models, signals
 from core.clock import now
+from core.rules.spreadsheet import safe_cell
 from core.rules.steps import HOURS_PER_STEP, STEP, floor_step
 
 MAX_DAYS = 366
@@ -34,8 +35,13 @@ class Report:
     filename: str
 
     def to_csv(self) -> str:
-        """The CSV text: a header row, '.' as decimal mark, '\\n' line ends."""
-        return self.frame.to_csv(index=False, lineterminator="\n")
+        """The CSV text: a header row, '.' as decimal mark, '\\n' line ends; every text cell a spreadsheet
+        would run as a formula neutralised (core.rules.spreadsheet; numbers stay numbers)."""
+        frame = self.frame.copy()
+        for column in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[column]):
+                frame[column] = frame[column].map(safe_cell).astype(object)
+        return frame.to_csv(index=False, lineterminator="\n")
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,8 @@
   discharged kWh and share of the reward (by its part of each interval's discharge; core.signals).
   For an import cap, delivered_kwh is the energy imported during the cap and performance the share
   of 15-minute intervals whose mean import stayed at or under it; it has no committed kWh.
-- Audit log: every change in the range; the free-text cells (actor, target) a spreadsheet would run
-  as a formula get a leading apostrophe (core.audit.spreadsheet_safe).
+- Audit log: every change in the range (cells a spreadsheet would run as a formula are neutralised
+  in every report's CSV: `Report.to_csv`).
 - Dispatch runs: every run of the planner in the range, its status, objective and solve time.
 """
 
@@ -17,7 +17,6 @@ import pandas as pd
 from sqlmodel import select
 
 from core import models, signals
-from core.audit import spreadsheet_safe
 from core.reports.context import Context
 
 
@@ -61,9 +60,9 @@ def audit(ctx: Context) -> pd.DataFrame:
     rows = [
         {
             "time": ctx.iso(e.time),
-            "actor": spreadsheet_safe(e.actor or ""),
+            "actor": e.actor or "",
             "action": e.action,
-            "target": spreadsheet_safe(e.target or ""),
+            "target": e.target or "",
             "before": json.dumps(e.before, sort_keys=True),
             "after": json.dumps(e.after, sort_keys=True),
             "dispatch_run_id": e.dispatch_run_id,

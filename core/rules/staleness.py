@@ -20,3 +20,15 @@ def stale_after(meter_interval_s: float) -> timedelta:
 def is_stale(measured_at: datetime | None, *, at: datetime, meter_interval_s: float) -> bool:
     """Whether a value measured at `measured_at` is stale at `at` (no value at all is stale)."""
     return measured_at is None or at - measured_at > stale_after(meter_interval_s)
+
+
+def site_meter_is_stale(
+    measured_at: datetime | None, *, at: datetime, poll_interval_s: float, sample_interval_s: float
+) -> bool:
+    """Whether the site meter's latest reading (or site sample) at `measured_at` is stale at `at`.
+
+    The same rule as `is_stale`, over the slower of the meter's own interval (how often it is read,
+    or reports) and the site sample interval (the gateway turns readings into site samples no more
+    often than that).
+    """
+    return is_stale(measured_at, at=at, meter_interval_s=max(poll_interval_s, sample_interval_s))

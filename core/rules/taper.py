@@ -20,6 +20,13 @@ def default_taper_start_soc(kind: str) -> float:
     return DEFAULT_TAPER_START_SOC.get(kind, 0.8)
 
 
+def taper_start_soc_of(vehicle) -> float:
+    """Where this vehicle's taper starts: its own figure when an admin set one (Vehicle.taper_start_soc),
+    else the default of its kind."""
+    own = getattr(vehicle, "taper_start_soc", None)
+    return own if own is not None else default_taper_start_soc(vehicle.kind)
+
+
 def charge_limit_kw(max_charge_kw: float, soc: float, taper_start_soc: float = NO_TAPER) -> float:
     """The most a battery at `soc` (0-1) takes, given its full power and where its taper starts."""
     if soc <= taper_start_soc or taper_start_soc >= 1.0:

@@ -10,6 +10,7 @@ file formats in core/signals/cli.py) share these functions:
 - grid_events.py: import caps and export requests (validate_signal, parse_signal_csv, add_grid_signal).
 - ledger.py: what each event delivered and earned (refresh_ledger, event_summaries).
 - view.py: what the Grid page shows (grid_view).
+- price_feed.py, day_ahead.py: the day-ahead price feed (ENTSO-E): its settings and the daily fetch.
 """
 
 from core.db import run_in_transaction
@@ -29,6 +30,7 @@ from core.signals.csv_import import (
     read_text_file,
     zone,
 )
+from core.signals.day_ahead import FetchResult, refresh_all, refresh_day_ahead
 from core.signals.errors import SignalError
 from core.signals.grid_events import (
     MAX_EVENT_LENGTH,
@@ -40,6 +42,7 @@ from core.signals.grid_events import (
     validate_signal,
 )
 from core.signals.ledger import SETTLE_AFTER, EventSummary, event_summaries, refresh_ledger, summarize
+from core.signals.price_feed import EXPORT_MODES, PriceFeedSpec, get_price_feed, set_price_feed, validate_price_feed
 from core.signals.prices import (
     FLAT_IMPORT_PRICE,
     LAST_DAY_LOOKBACK_DAYS,
@@ -57,6 +60,14 @@ from core.sites import NoSiteError, default_site_id
 __all__ = [
     "ALLOWED_INTERVALS",
     "DAY_SETS",
+    "EXPORT_MODES",
+    "FetchResult",
+    "PriceFeedSpec",
+    "get_price_feed",
+    "refresh_all",
+    "refresh_day_ahead",
+    "set_price_feed",
+    "validate_price_feed",
     "FLAT_IMPORT_PRICE",
     "LAST_DAY_LOOKBACK_DAYS",
     "MAX_EVENT_LENGTH",

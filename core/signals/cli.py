@@ -3,6 +3,7 @@
     python -m core.signals import-prices FILE.csv [--site ID] [--timezone ZONE]
     python -m core.signals import-signals FILE.csv [--site ID] [--timezone ZONE]
     python -m core.signals set-tariff FILE.json [--site ID]
+    python -m core.signals price-feed set|show|fetch ...   (day-ahead prices: core/signals/price_feed_cli.py)
 
 Price CSV (UTF-8, comma-separated, '.' decimal, header in the first row):
 
@@ -48,9 +49,12 @@ import sys
 from pathlib import Path
 
 from core.db import init_db, run_in_transaction
+from core.errors import ValidationError
 from core.signals.csv_import import read_text_file
 from core.signals.errors import SignalError
 from core.signals.grid_events import import_signals
+from core.signals.price_feed_cli import add_parser as add_price_feed_parser
+from core.signals.price_feed_cli import run as run_price_feed
 from core.signals.prices import import_prices
 from core.signals.tariffs import parse_tariff, set_tariff
 from core.sites import NoSiteError, default_site_id
@@ -69,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("set-tariff", help="set the time-of-use tariff from a JSON file")
     p.add_argument("file", type=Path)
     p.add_argument("--site", help="site id (default: the first site)")
+    add_price_feed_parser(sub)
     return parser
 
 
@@ -78,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     init_db()
     try:
         site_id = args.site or default_site_id()
+        if args.command == "price-feed":
+            return run_price_feed(args, site_id)
         if args.command == "set-tariff":
             try:
                 doc = json.loads(read_text_file(args.file))
@@ -95,6 +102,6 @@ def main(argv: list[str] | None = None) -> int:
             n = import_signals(text=text, site_id=site_id, timezone=args.timezone, actor="cli")
             print(f"stored {n} grid events for site {site_id}")
         return 0
-    except (SignalError, NoSiteError, OSError) as exc:
-        print(f"error: {args.file}: {exc}", file=sys.stderr)
+    except (SignalError, NoSiteError, OSError, ValidationError) as exc:
+        print(f"error: {getattr(args, 'file', args.command)}: {exc}", file=sys.stderr)
         return 2

@@ -19,8 +19,8 @@ from core import models
 from core.audit import write_audit
 from core.config import get_settings
 from core.db import session_scope
-from core.demo import DemoProfile
-from core.demo import demo_profile as read_demo_profile
+from core.demo_files import DemoProfile
+from core.demo_files import demo_profile as read_demo_profile
 from core.rules.steps import STEP
 from core.signals.csv_import import PriceRow, parse_price_csv
 from core.signals.tariffs import tariff_table

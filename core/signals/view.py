@@ -17,6 +17,7 @@ from core.db import session_scope
 from core.rules.local_time import to_local
 from core.rules.steps import STEP, floor_step
 from core.signals.ledger import event_summaries
+from core.signals.price_feed import feed_status
 from core.signals.prices import demo_profile, price_steps
 from core.signals.tariffs import TariffTable, tariff_table
 from core.sites import get_site
@@ -103,6 +104,10 @@ def grid_view(*, site_id: str, engine: Engine | None = None, hours_back: int = 2
                 for e in events
             ],
             "tariff": _tariff_view(tariff),
+            # The day-ahead feed and, when it failed or left the horizon without prices, what stands in.
+            "price_feed": feed_status(
+                session=session, site=site, horizon=[p for p in prices if p.start >= floor_step(at)]
+            ),
             "limit_excursions": [
                 {
                     "direction": x.direction,

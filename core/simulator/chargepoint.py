@@ -231,7 +231,7 @@ class SimulatedChargePoint(Metering, OcppConnection):
         log.info("%s: %s plugged in at SoC %.1f %%", self.charger.id, vehicle.id, vehicle.soc * 100)
 
     def _end_transaction(self, at: datetime) -> None:
-        self.power_kw = 0.0
+        self._set_power(at, 0.0)
         reading = self._take_reading(at, context="Transaction.End")
         at = reading.at  # the stop is its last reading's instant (see _take_reading)
         self._enqueue(QueuedMessage("stop", at, self.transaction_key, reading, seq_no=next(self._seq_no)))

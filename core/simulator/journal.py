@@ -10,7 +10,8 @@ answer arrives:
 (`t` is the reading's time as it went on the wire; `tx` the station's transaction key; `id` the
 1.6 transaction id the central system gave, on a 1.6 "start"; `off` whether it was taken out of
 contact; `a` when the answer came, console time), and one per change of connection
-state: {"e": "connected" | "offline", "cp": ..., "t": <console time>}; at stop, for a station
+state: {"e": "connected" | "offline", "cp": ..., "t": <console time>}; one per change of the power
+a station draws (the truth between readings): {"e": "power", "cp": ..., "t": ..., "kw": ...}; at stop, for a station
 with messages never sent or answered, {"e": "pending", "cp": ..., "n": <how many>}. Buffered,
 flushed every second and on close, so it costs the stations next to nothing.
 """
@@ -55,6 +56,10 @@ class Journal:
             "kw": round(reading.power_kw, 4), "soc": reading.soc, "tx": item.transaction_key, "id": transaction_id,
             "off": item.offline, "a": iso(at),
         })  # fmt: skip
+
+    def power(self, charger_id: str, at: datetime, power_kw: float) -> None:
+        """The station's power changed to `power_kw` at `at` (console time)."""
+        self.write({"e": "power", "cp": charger_id, "t": iso(at), "kw": round(power_kw, 4)})
 
     def connection(self, charger_id: str, at: datetime, *, connected: bool) -> None:
         """The station got (connected) or lost (offline) its central system at `at`."""

@@ -35,9 +35,16 @@ class Metering:
         if ramp > 0 and self._decided_at is not None:
             most = ramp * max(0.0, (at - self._decided_at).total_seconds())
             target = min(self.power_kw + most, max(self.power_kw - most, target))
-        self.power_kw = target
+        self._set_power(at, target)
         self._decided_at = at
         self._wake_at_next_change(at)
+
+    def _set_power(self, at: datetime, power_kw: float) -> None:
+        """The power flowing from `at` on; with a journal, every change is noted (the soak's true site
+        load: what a meter at the grid connection would see, not the 2-minute readings)."""
+        if self.journal is not None and abs(power_kw - self.power_kw) >= 0.01:
+            self.journal.power(self.charger.id, at, power_kw)
+        self.power_kw = power_kw
 
     def _wake_at_next_change(self, at: datetime) -> None:
         """Decide again exactly when the profiles' next period begins (or one ends)."""

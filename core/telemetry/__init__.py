@@ -13,6 +13,7 @@ Each entry point opens its own transaction on `engine` (keyword-only; None: the 
 - sessions: vehicle_sessions; money: today_cost_and_savings
 - forecast: whether each plugged-in vehicle will leave with its target (VehicleState.at_risk & co.)
 - departures: DepartureRow, vehicle_departures (how vehicles left; today's are on SiteSnapshot)
+- forecast_actual: forecast_vs_actual (load and PV, forecast against measured, for the Plan page)
 """
 
 from core.sites import NoSiteError, default_site_id
@@ -20,6 +21,7 @@ from core.telemetry.chargers import IGNORE_SAMPLES, ChargerState, charger_states
 from core.telemetry.departures import DepartureRow, vehicle_departures
 from core.telemetry.fleet import FleetRow, VehicleState, fleet, fleet_max_charge_kw, vehicle_states
 from core.telemetry.forecast import clear_forecast_cache
+from core.telemetry.forecast_actual import clear_forecast_actual_cache, forecast_vs_actual, mean_abs_error_kw
 from core.telemetry.grid import active_grid_events, grid_events, price_frame
 from core.telemetry.history import SITE_HISTORY_COLUMNS, clear_history_cache, site_history_frame, vehicle_history_frame
 from core.telemetry.money import today_cost_and_savings
@@ -34,6 +36,7 @@ def clear_caches() -> None:
     clear_history_cache()
     clear_plan_cache()
     clear_forecast_cache()
+    clear_forecast_actual_cache()
 
 
 __all__ = [
@@ -53,9 +56,11 @@ __all__ = [
     "clear_caches",
     "default_site_id",
     "fleet",
+    "forecast_vs_actual",
     "fleet_max_charge_kw",
     "grid_events",
     "latest_plan",
+    "mean_abs_error_kw",
     "plan_frame",
     "plan_site_frame",
     "price_frame",

@@ -25,7 +25,7 @@ from core.rules.departure_forecast import (
     observed_ratio,
 )
 from core.rules.steps import HORIZON_STEPS, STEP
-from core.rules.taper import default_taper_start_soc
+from core.rules.taper import taper_start_soc_of
 from core.telemetry.cache import DatabaseCache
 from core.telemetry.chargers import _latest_commands
 from core.telemetry.plans import PlanSummary
@@ -131,7 +131,7 @@ def fleet_forecasts(
 def _battery(vehicle: models.Vehicle, charger: models.Charger | None) -> Battery:
     max_kw = min(vehicle.max_charge_kw, charger.max_charge_kw) if charger else vehicle.max_charge_kw
     efficiency = charger.efficiency if charger else 1.0
-    return Battery(vehicle.battery_kwh, max_kw, efficiency, default_taper_start_soc(vehicle.kind))
+    return Battery(vehicle.battery_kwh, max_kw, efficiency, taper_start_soc_of(vehicle))
 
 
 def _recent_power(

@@ -11,7 +11,9 @@ from sqlmodel import col, select
 
 from core import models
 from core.clock import now
+from core.config import get_settings
 from core.db import session_scope
+from core.meters.status import NOT_CONFIGURED, SiteMeterStatus, site_meter_status
 from core.rules.local_time import local_range, to_local
 from core.sites import get_site
 from core.telemetry.departures import DepartureRow, departures_since
@@ -77,6 +79,16 @@ class SiteSnapshot:
     plan: PlanSummary
     vehicles: list[VehicleState]
     departed_today: list[DepartureRow] = field(default_factory=list)
+    # The site's own meter (core.meters): stale -> the planner plans with the worst-case load.
+    site_meter: SiteMeterStatus = NOT_CONFIGURED
+
+    @property
+    def site_meter_note(self) -> str | None:
+        """The overview's warning while the site meter is stale (None otherwise), in site time."""
+        if not self.site_meter.stale:
+            return None
+        since = f" since {to_local(self.site_meter.since, self.site.timezone):%H:%M}" if self.site_meter.since else ""
+        return f"site meter stale{since} — planning with worst-case load"
 
 
 def site_snapshot(site_id: str | None = None, *, engine: Engine | None = None) -> SiteSnapshot:
@@ -96,6 +108,7 @@ def site_snapshot(site_id: str | None = None, *, engine: Engine | None = None) -
         events = grid_events_at(session=session, site_id=site.id, at=at)
         today = site.local_time.date()
         departed = departures_since(session=session, site_id=site.id, since=local_range(site.timezone, today, today)[0])
+        meter = site_meter_status(session=session, site_id=site.id, at=at, sample_interval_s=get_settings().meter_interval_s)
     t = sample.time if sample else None
     plugged = [v for v in vehicles if v.plugged]
     # Only fresh SoCs count towards the average: a stale one is unknown, as for the planner.
@@ -117,4 +130,5 @@ def site_snapshot(site_id: str | None = None, *, engine: Engine | None = None) -
         plan=plan,
         vehicles=vehicles,
         departed_today=departed,
+        site_meter=meter,
     )

@@ -29,6 +29,32 @@ sys.path.insert(0, str(ROOT))
 SAMPLE_S = 10
 
 
+def insert_sql(table: str, columns: list[str]) -> tuple[str, tuple]:
+    """An INSERT for `columns` that also fills every other NOT NULL column with the model's default
+    (a column added to the data model later does not break this raw-SQL builder); returns the SQL
+    and the default values to append to each row's parameters."""
+    from sqlmodel import SQLModel
+
+    import core.models  # noqa: F401  (registers the tables)
+
+    extra, values = [], []
+    for column in SQLModel.metadata.tables[table].columns:
+        if column.name in columns or column.nullable or column.server_default is not None:
+            continue
+        if column.primary_key and column.autoincrement in (True, "auto") and column.type.python_type is int:
+            continue
+        default = column.default
+        if default is None or not default.is_scalar:
+            raise SystemExit(
+                f"bench_monitoring: {table}.{column.name} is NOT NULL without a scalar default: add it here"
+            )
+        extra.append(column.name)
+        values.append(default.arg)
+    names = ", ".join(f'"{c}"' for c in [*columns, *extra])
+    marks = ", ".join("?" for _ in [*columns, *extra])
+    return f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(values)
+
+
 def build_database(path: Path, vehicles: int, days: int, end: datetime) -> None:
     """Write the site, chargers, vehicles, sessions and D days of samples with raw sqlite3 (fast)."""
     from core.db import init_db, make_engine
@@ -39,54 +65,72 @@ def build_database(path: Path, vehicles: int, days: int, end: datetime) -> None:
     con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=OFF")
-    con.execute(
-        "INSERT INTO site (id, name, timezone, currency, import_limit_kw, export_limit_kw, default_soc_floor, hard_soc_floor,"
-        " degradation_cost_per_kwh, dispatch_interval_s, demand_response_opt_in, month_peak_import_kw) VALUES ('bench',"
-        " 'Benchmark depot', 'Europe/Amsterdam', 'EUR', 2000, 1000, 0.3, 0.2, 0.04, 60, 1, 0)"
-    )
+
+    def insert(table: str, row: dict) -> None:
+        sql, defaults = insert_sql(table, list(row))
+        con.execute(sql, (*row.values(), *defaults))
+
+    insert("site", dict(
+        id="bench", name="Benchmark depot", timezone="Europe/Amsterdam", currency="EUR", import_limit_kw=2000,
+        export_limit_kw=1000, default_soc_floor=0.3, hard_soc_floor=0.2, degradation_cost_per_kwh=0.04,
+        dispatch_interval_s=60, demand_response_opt_in=1,
+    ))  # fmt: skip
     fmt = "%Y-%m-%d %H:%M:%S.%f"
     start = end - timedelta(days=days)
     for i in range(vehicles):
         cid, vid = f"CP-{i:04d}", f"V-{i:04d}"
-        con.execute(
-            "INSERT INTO charger (id, site_id, protocol, max_charge_kw, max_discharge_kw, efficiency, accepts_negative_limits,"
-            " password_hash, connected, status, last_seen, vendor, model, v2g_off) VALUES (?, 'bench', '2.1', 22, 22, 0.95, 0,"
-            " '', 1, 'Charging', ?, '', '', 0)",
-            (cid, end.strftime(fmt)),
-        )
-        con.execute(
-            "INSERT INTO vehicle (id, site_id, name, kind, battery_kwh, max_charge_kw, max_discharge_kw, soc_floor, target_soc,"
-            " usual_arrival, usual_departure, v2g_allowed, id_tag, home_charger_id) VALUES (?, 'bench', ?, 'van', 75, 22, 22,"
-            " NULL, 0.9, '18:00', '07:00', 1, ?, ?)",
-            (vid, f"Van {i}", f"TAG-{i}", cid),
-        )
-        con.execute(
-            "INSERT INTO plugsession (charger_id, vehicle_id, transaction_id, id_tag, started_at, energy_in_kwh, energy_out_kwh,"
-            " ev_charging_needs) VALUES (?, ?, ?, '', ?, 0, 0, '{}')",
-            (cid, vid, str(i), start.strftime(fmt)),
-        )
+        insert("charger", dict(
+            id=cid, site_id="bench", protocol="2.1", max_charge_kw=22, max_discharge_kw=22, efficiency=0.95,
+            accepts_negative_limits=0, password_hash="", connected=1, status="Charging", last_seen=end.strftime(fmt),
+            vendor="", model="", v2g_off=0,
+        ))  # fmt: skip
+        insert("vehicle", dict(
+            id=vid, site_id="bench", name=f"Van {i}", kind="van", battery_kwh=75, max_charge_kw=22, max_discharge_kw=22,
+            soc_floor=None, target_soc=0.9, usual_arrival="18:00", usual_departure="07:00", v2g_allowed=1,
+            id_tag=f"TAG-{i}", home_charger_id=cid,
+        ))  # fmt: skip
+        insert("plugsession", dict(
+            charger_id=cid, vehicle_id=vid, transaction_id=str(i), id_tag="", started_at=start.strftime(fmt),
+            energy_in_kwh=0, energy_out_kwh=0, ev_charging_needs="{}",
+        ))  # fmt: skip
     steps = days * 86400 // SAMPLE_S
     times = [(start + timedelta(seconds=SAMPLE_S * k)).strftime(fmt) for k in range(steps)]
+    sample_sql, sample_defaults = insert_sql("metersample", ["time", "charger_id", "power_kw", "soc"])
     for i in range(vehicles):
         cid = f"CP-{i:04d}"
-        rows = ((times[k], cid, 11.0 if (k // 360 + i) % 3 else -5.0, 0.3 + 0.6 * ((k + i * 97) % 8640) / 8640) for k in range(steps))
-        con.executemany("INSERT INTO metersample (time, charger_id, power_kw, soc) VALUES (?, ?, ?, ?)", rows)
+        rows = (
+            (
+                times[k],
+                cid,
+                11.0 if (k // 360 + i) % 3 else -5.0,
+                0.3 + 0.6 * ((k + i * 97) % 8640) / 8640,
+                *sample_defaults,
+            )
+            for k in range(steps)
+        )
+        con.executemany(sample_sql, rows)
         if i % 20 == 0:
             con.commit()
             print(f"  samples for {i + 1}/{vehicles} chargers", flush=True)
-    site_rows = ((times[k], 'bench', 120.0, 30.0, 900.0, 50.0, 850.0, 940.0) for k in range(steps))
-    con.executemany(
-        "INSERT INTO sitesample (time, site_id, building_load_kw, pv_kw, ev_power_kw, ev_discharge_kw, ev_charge_kw, net_import_kw)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        site_rows,
-    )
+    columns = [
+        "time",
+        "site_id",
+        "building_load_kw",
+        "pv_kw",
+        "ev_power_kw",
+        "ev_discharge_kw",
+        "ev_charge_kw",
+        "net_import_kw",
+    ]
+    site_sql, site_defaults = insert_sql("sitesample", columns)
+    site_rows = ((times[k], "bench", 120.0, 30.0, 900.0, 50.0, 850.0, 940.0, *site_defaults) for k in range(steps))
+    con.executemany(site_sql, site_rows)
     for k in range(-96 * 2, 96 * 2):
         t = end.replace(minute=0, second=0, microsecond=0) + timedelta(minutes=15 * k)
-        con.execute(
-            "INSERT INTO pricepoint (site_id, start, \"end\", import_price_per_kwh, export_price_per_kwh, source)"
-            " VALUES ('bench', ?, ?, ?, ?, 'bench')",
-            (t.strftime(fmt), (t + timedelta(minutes=15)).strftime(fmt), 0.2 + 0.1 * (k % 7) / 7, 0.1),
-        )
+        insert("pricepoint", {
+            "site_id": "bench", "start": t.strftime(fmt), "end": (t + timedelta(minutes=15)).strftime(fmt),
+            "import_price_per_kwh": 0.2 + 0.1 * (k % 7) / 7, "export_price_per_kwh": 0.1, "source": "bench",
+        })  # fmt: skip
     con.commit()
     con.close()
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 from sqlmodel import col, select
 
@@ -145,7 +146,7 @@ def test_operator_previews_saves_floor_and_next_dispatch_keeps_it(dash_duo, user
     dash_duo.driver.get(dash_duo.server_url + "/audit")
     dash_duo.wait_for_contains_text(f"#{audit_ui.AUDIT_TABLE}", "ui-op", timeout=15)
     table = dash_duo.find_element(f"#{audit_ui.AUDIT_TABLE}").text
-    assert f"soc_floor.set vehicle:{VEHICLE}" in table and '"soc_floor": 0.6' in table
+    assert "ui-op raised E-bus 2's floor 35 % → 60 %" in table  # the row as a sentence (raw change: a click away)
     assert dash_duo.get_logs() == []
     with session_scope() as s:  # leave the demo floor as it was for other tests
         s.get(models.Vehicle, VEHICLE).soc_floor = 0.35
@@ -176,8 +177,10 @@ def test_site_wide_window_asks_for_confirmation(dash_duo, users_and_plug):
     dash_duo.driver.get(dash_duo.server_url + "/settings")
     dash_duo.wait_for_text_to_equal(f"#{ui.SETTINGS_TITLE}", "Settings", timeout=15)
     Select(by_id(dash_duo, type=ui.FIELD, form="window", field="vehicle")).select_by_value(ui.SITE_WIDE)
-    for name, value in (("start_time", "1000AM"), ("end_time", "1100AM")):
-        by_id(dash_duo, type=ui.FIELD, form="window", field=name).send_keys(value)
+    for name, value in (("start_time", "10:00"), ("end_time", "11:00")):  # 24-hour HH:MM text fields
+        field = by_id(dash_duo, type=ui.FIELD, form="window", field=name)
+        field.send_keys(Keys.CONTROL, "a")
+        field.send_keys(value)
     before = site_windows()
 
     by_id(dash_duo, type=ui.SAVE_BUTTON, form="window").click()
