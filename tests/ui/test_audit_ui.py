@@ -19,8 +19,9 @@ ACTOR = "ui-audit"
 
 
 def click(dash_duo, element) -> None:
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
-    element.click()
+    # A script click: in a long suite run the window may be short enough that a sticky bar lies over
+    # the element (ElementClickInterceptedException) although a user scrolling would reach it.
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click()", element)
 
 
 @pytest.fixture
