@@ -44,12 +44,16 @@ def get_user(session: Session, username: str) -> models.User | None:
     return session.exec(select(models.User).where(models.User.username == username)).first()
 
 
-def _check_admin(session: Session, actor: str) -> None:
+def require_admin(session: Session, actor: str) -> None:
+    """The one rule for admin-only changes: the actor must be an admin account (not disabled) or a
+    system actor (the CLI, the demo seed); PermissionDenied otherwise."""
+    if not actor or not str(actor).strip():
+        raise ValidationError({"actor": "who makes the change is required"})
     if str(actor).startswith(SYSTEM_ACTOR_PREFIX):
         return
     user = get_user(session, actor)
     if user is None or user.disabled_at is not None or not has_role(user.role, "admin"):
-        raise PermissionDenied(f"{actor!r} is not an admin")
+        raise PermissionDenied(f"{actor!r} is not an admin: admins only")
 
 
 def _audit(session: Session, actor: str, action: str, target: str, before: dict, after: dict) -> None:
@@ -59,7 +63,7 @@ def _audit(session: Session, actor: str, action: str, target: str, before: dict,
 def create_user(*, session: Session, actor: str, username: str, password: str, role: str = "viewer") -> models.User:
     """A new account (admins only, or "system" when the database has no user yet)."""
     if not (actor == "system" and session.exec(select(func.count()).select_from(models.User)).one() == 0):
-        _check_admin(session, actor)
+        require_admin(session, actor)
     errors = {}
     if not isinstance(username, str) or not _USERNAME.match(username):
         errors["username"] = "2-64 letters, digits or . _ - @"
@@ -79,7 +83,7 @@ def create_user(*, session: Session, actor: str, username: str, password: str, r
 
 
 def set_role(*, session: Session, actor: str, username: str, role: str) -> None:
-    _check_admin(session, actor)
+    require_admin(session, actor)
     user = get_user(session, username)
     if user is None or role not in ROLES:
         raise ValidationError({"username" if user is None else "role": "unknown"})
@@ -91,7 +95,7 @@ def set_role(*, session: Session, actor: str, username: str, role: str) -> None:
 def set_password(*, session: Session, actor: str, username: str, password: str) -> None:
     """Admins set anyone's password; a user sets their own (change_own_password also asks for the old one)."""
     if actor != username:
-        _check_admin(session, actor)
+        require_admin(session, actor)
     user = get_user(session, username)
     if user is None:
         raise ValidationError({"username": "unknown"})
@@ -117,7 +121,7 @@ def change_own_password(*, session: Session, username: str, old_password: str, n
 
 def set_disabled(*, session: Session, actor: str, username: str, disabled: bool = True) -> None:
     """Disable an account (it can no longer log in) or enable it again; admins only, never yourself."""
-    _check_admin(session, actor)
+    require_admin(session, actor)
     user = get_user(session, username)
     if user is None:
         raise ValidationError({"username": f"no user {username!r}"})
@@ -210,7 +214,7 @@ def _token_hash(token: str) -> str:
 
 def create_wall_token(*, session: Session, actor: str, label: str = "wall display") -> tuple[int, str]:
     """A new read-only link token for /wall (admins only): (its id, the token, shown once)."""
-    _check_admin(session, actor)
+    require_admin(session, actor)
     token = secrets.token_urlsafe(24)
     row = models.WallToken(token_hash=_token_hash(token), label=label[:100], created_by=actor)
     session.add(row)
@@ -220,7 +224,7 @@ def create_wall_token(*, session: Session, actor: str, label: str = "wall displa
 
 
 def revoke_wall_token(*, session: Session, actor: str, token_id: int) -> None:
-    _check_admin(session, actor)
+    require_admin(session, actor)
     row = session.get(models.WallToken, token_id)
     if row is None or row.revoked_at is not None:
         raise ValidationError({"token": "unknown or already revoked"})

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from core import models
-from core.admin.common import audit, changed, flag, number, require_admin
+from core.admin.common import apply_edit, audit, flag, number, require_admin
 from core.charging_profiles import PROTOCOLS
 from core.clock import now
 from core.errors import FieldErrors, ValidationError
@@ -163,20 +163,10 @@ def edit_charger(*, session: Session, actor: str, charger_id: str, **fields: Any
     if not fields:
         errors.add("fields", "nothing to change")
     errors.raise_if_any()
-    before = charger_dict(charger)
-    for key, value in values.items():
-        setattr(charger, key, value)
-    old, new = changed(before, charger_dict(charger))
-    if new:
-        audit(
-            session,
-            actor=actor,
-            action="charger.edit",
-            target=f"charger:{charger.id}",
-            before=old,
-            after=new,
-            audited=True,
-        )
+    apply_edit(
+        session, actor=actor, row=charger, values=values, as_dict=charger_dict, action="charger.edit",
+        target=f"charger:{charger.id}",
+    )  # fmt: skip
     request_replan(session=session, site_id=charger.site_id)
     session.flush()
     return charger

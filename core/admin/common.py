@@ -10,30 +10,20 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import Session
 
 from core.audit import write_audit
-from core.errors import FieldErrors, PermissionDenied, ValidationError
-from core.users import SYSTEM_ACTOR_PREFIX, get_user, has_role
+from core.errors import FieldErrors
+from core.users import SYSTEM_ACTOR_PREFIX, require_admin  # noqa: F401  (require_admin: the one admin check, re-exported)
 
 DEMO_ACTOR = SYSTEM_ACTOR_PREFIX + "demo"
 # Ids of sites, chargers and vehicles: what an OCPP identity or a URL segment may hold.
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,47}$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-def require_admin(session: Session, actor: str) -> None:
-    """The actor must be an admin account (not disabled) or a system actor; PermissionDenied otherwise."""
-    if not actor or not str(actor).strip():
-        raise ValidationError({"actor": "who makes the change is required"})
-    if str(actor).startswith(SYSTEM_ACTOR_PREFIX):
-        return
-    user = get_user(session, actor)
-    if user is None or user.disabled_at is not None or not has_role(user.role, "admin"):
-        raise PermissionDenied(f"{actor!r} is not an admin: admins only")
 
 
 def audit(session: Session, *, actor: str, action: str, target: str, before: dict, after: dict, audited: bool) -> None:
@@ -148,3 +138,15 @@ def changed(before: dict, after: dict) -> tuple[dict, dict]:
     """Only the fields that differ, for the audit row."""
     keys = [k for k in after if before.get(k) != after[k]]
     return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+
+
+def apply_edit(
+    session: Session, *, actor: str, row: Any, values: dict, as_dict: Callable[[Any], dict], action: str, target: str
+) -> None:
+    """Set checked `values` on `row` and audit only the fields that really changed (none: no row)."""
+    before = as_dict(row)
+    for key, value in values.items():
+        setattr(row, key, value)
+    old, new = changed(before, as_dict(row))
+    if new:
+        audit(session, actor=actor, action=action, target=target, before=old, after=new, audited=True)

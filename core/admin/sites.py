@@ -13,7 +13,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from core import models
-from core.admin.common import audit, changed, currency, identifier, number, require_admin, text, timezone
+from core.admin.common import apply_edit, audit, currency, identifier, number, require_admin, text, timezone
 from core.errors import FieldErrors, ValidationError
 from core.signals.errors import SignalError
 from core.signals.tariffs import parse_tariff, set_tariff
@@ -148,12 +148,9 @@ def edit_site(*, session: Session, actor: str, site_id: str, tariff: Any = None,
     if not values and spec is None:
         errors.add("fields", "nothing to change")
     errors.raise_if_any()
-    before = site_dict(site)
-    for key, value in values.items():
-        setattr(site, key, value)
-    old, new = changed(before, site_dict(site))
-    if new:
-        audit(session, actor=actor, action="site.edit", target=f"site:{site.id}", before=old, after=new, audited=True)
+    apply_edit(
+        session, actor=actor, row=site, values=values, as_dict=site_dict, action="site.edit", target=f"site:{site.id}"
+    )
     if spec is not None:
         set_tariff(session=session, site_id=site.id, spec=spec, actor=actor)
     request_replan(session=session, site_id=site.id)

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import Session, or_, select
 
 from core import models
-from core.admin.common import audit, changed, flag, identifier, number, require_admin, text
+from core.admin.common import apply_edit, audit, flag, identifier, number, require_admin, text
 from core.clock import now
 from core.controls.validation import soc_fraction, time_of_day
 from core.errors import FieldErrors, ValidationError
@@ -222,20 +222,10 @@ def edit_vehicle(*, session: Session, actor: str, vehicle_id: str, **fields: Any
     if not fields:
         errors.add("fields", "nothing to change")
     errors.raise_if_any()
-    before = vehicle_dict(vehicle)
-    for key, value in values.items():
-        setattr(vehicle, key, value)
-    old, new = changed(before, vehicle_dict(vehicle))
-    if new:
-        audit(
-            session,
-            actor=actor,
-            action="vehicle.edit",
-            target=f"vehicle:{vehicle.id}",
-            before=old,
-            after=new,
-            audited=True,
-        )
+    apply_edit(
+        session, actor=actor, row=vehicle, values=values, as_dict=vehicle_dict, action="vehicle.edit",
+        target=f"vehicle:{vehicle.id}",
+    )  # fmt: skip
     request_replan(session=session, site_id=vehicle.site_id)
     session.flush()
     return vehicle

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from core import models
 from core.charging_profiles import valid_to_of
@@ -40,19 +40,18 @@ def accepted_commands(
         .where(col(command.answered_at) >= since)
         .order_by(col(command.id))
     ).all()
+    # The last dispatch/default/clear each charger accepted before `since`: one query for all of them.
+    last_before = (
+        select(func.max(command.id))
+        .where(col(command.charger_id).in_(charger_ids))
+        .where(command.status == "Accepted")
+        .where(col(command.action).in_(("set", "default", "clear")))
+        .where(col(command.answered_at) < since)
+        .group_by(command.charger_id)
+    )
     out: dict[str, list[models.ChargingProfileCommand]] = {c: [] for c in charger_ids}
-    for charger_id in charger_ids:
-        before = session.exec(
-            select(command)
-            .where(command.charger_id == charger_id)
-            .where(command.status == "Accepted")
-            .where(col(command.action).in_(("set", "default", "clear")))
-            .where(col(command.answered_at) < since)
-            .order_by(col(command.id).desc())
-            .limit(1)
-        ).first()
-        if before is not None:
-            out[charger_id].append(before)
+    for row in session.exec(select(command).where(col(command.id).in_(last_before))):
+        out[row.charger_id].append(row)
     for row in rows:
         out[row.charger_id].append(row)
     return out

@@ -28,7 +28,7 @@ from core.meters.spec import (
     check_registers,
     parse_json,
 )
-from core.users import _check_admin
+from core.users import require_admin
 
 FIELDS = (
     "name", "site_id", "kind", "enabled", "host", "port", "unit_id", "sunspec", "registers", "topic", "paths",
@@ -63,7 +63,7 @@ def get_meter(*, session: Session, name: str) -> models.SiteMeter:
 
 def add_meter(*, session: Session, actor: str, **fields: Any) -> models.SiteMeter:
     """A new meter (admins only). Fields as in FIELDS; `site_id` may be left out where there is one site."""
-    _check_admin(session, actor)
+    require_admin(session, actor)
     unknown = sorted(set(fields) - set(FIELDS))
     if unknown:
         raise ValidationError({unknown[0]: "not a meter setting"})
@@ -77,7 +77,7 @@ def add_meter(*, session: Session, actor: str, **fields: Any) -> models.SiteMete
 
 def edit_meter(*, session: Session, actor: str, name: str, **changes: Any) -> models.SiteMeter:
     """Change some settings of meter `name` (admins only); the others stay as they are."""
-    _check_admin(session, actor)
+    require_admin(session, actor)
     row = get_meter(session=session, name=name)
     unknown = sorted(set(changes) - set(FIELDS))
     if unknown:
@@ -106,7 +106,7 @@ def edit_meter(*, session: Session, actor: str, name: str, **changes: Any) -> mo
 
 def remove_meter(*, session: Session, actor: str, name: str) -> None:
     """Remove meter `name` (admins only). Its site samples stay."""
-    _check_admin(session, actor)
+    require_admin(session, actor)
     row = get_meter(session=session, name=name)
     before = meter_dict(row)
     session.delete(row)

@@ -18,7 +18,7 @@ import itertools
 import json
 import logging
 import signal
-from datetime import UTC, datetime
+import sys
 from pathlib import Path
 
 import ocpp.messages
@@ -31,13 +31,20 @@ from ocpp.v201 import ChargePoint as Base201
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from core.clock import now  # noqa: E402
+
 CALLS = itertools.count()
 TRANSACTION_IDS = itertools.count(1)
 _ACCEPTED = {"status": "Accepted"}
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    # The bare peer answers Heartbeat/Boot with the console's clock, as the gateway does (core.clock).
+    return now().isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Bare16(Base16):

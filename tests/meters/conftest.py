@@ -38,7 +38,8 @@ def mosquitto(tmp_path):
     """A real Mosquitto broker (Debian's, `make test-deps` installs it) on a free port; its port."""
     exe = shutil.which("mosquitto") or shutil.which("/usr/sbin/mosquitto")
     if exe is None:
-        pytest.skip("mosquitto is not installed: apt-get install -y mosquitto (make test-deps does)")
+        # Never a skip: `make test` installs it, so a missing broker is a broken setup, not a pass.
+        pytest.fail("mosquitto is not installed: run `make test` (its test-deps step installs it)")
     port, conf = free_port(), tmp_path / "mosquitto.conf"
     # Our own configuration, never the package's: loopback only, no persistence file, log to the pipe.
     conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n")
